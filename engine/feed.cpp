@@ -1,0 +1,291 @@
+#include "feed.h"
+
+#include "clock.h"
+
+#include <QLoggingCategory>
+#include <QRandomGenerator>
+#include <QSet>
+
+#include <unordered_map>
+
+Q_LOGGING_CATEGORY(lcFeed, "oddsdesk.engine.feed", QtWarningMsg)
+
+namespace OddsDesk {
+namespace {
+
+// Keeps the latest change per selection (prices) or per market (status) of one flush, in
+// the order of their final sequence numbers.
+BookChanges conflate(const BookChanges &changes)
+{
+    std::unordered_map<quint64, int> latest; // key -> index into changes
+    latest.reserve(changes.size());
+    auto keyOf = [](const BookChange &c) -> quint64 {
+        switch (c.kind) {
+        case BookChange::Kind::Price:
+            return (quint64(1) << 40) | c.selectionId;
+        case BookChange::Kind::Status:
+            return (quint64(2) << 40) | c.marketId;
+        default:
+            return 0; // never conflated
+        }
+    };
+    for (int i = 0; i < changes.size(); ++i) {
+        const quint64 key = keyOf(changes.at(i));
+        if (key != 0)
+            latest[key] = i;
+    }
+    BookChanges out;
+    out.reserve(changes.size());
+    for (int i = 0; i < changes.size(); ++i) {
+        const quint64 key = keyOf(changes.at(i));
+        if (key == 0 || latest[key] == i)
+            out.append(changes.at(i));
+    }
+    return out;
+}
+
+} // namespace
+
+Feed::Feed(QObject *parent)
+    : Feed(Config{}, parent)
+{
+}
+
+Feed::Feed(const Config &config, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_epoch(newEpoch())
+{
+    m_flushTimer.setSingleShot(true);
+    m_flushTimer.setTimerType(Qt::PreciseTimer);
+    m_flushTimer.setInterval(m_config.flushIntervalMs);
+    connect(&m_flushTimer, &QTimer::timeout, this, &Feed::flush);
+}
+
+QString Feed::newEpoch()
+{
+    return QString::number(QRandomGenerator::system()->generate64(), 16).rightJustified(16, '0');
+}
+
+void Feed::resetBook(const BookData &data)
+{
+    m_flushTimer.stop();
+    m_pending.clear();
+    m_journal.clear();
+    m_snapshot.reset();
+    m_book.reset(data);
+    m_epoch = newEpoch();
+    // Sequences keep increasing across a reset, so no client mistakes the new feed for
+    // the old one even if it ignores the epoch.
+    m_flushed = m_head;
+    qCInfo(lcFeed) << "book reset:" << data.events.size() << "events," << data.markets.size()
+                   << "markets, epoch" << m_epoch;
+    Q_EMIT bookReset();
+}
+
+void Feed::restore(const BookData &data, const QString &epoch, quint64 headSequence)
+{
+    resetBook(data);
+    m_epoch = epoch;
+    m_head = m_flushed = headSequence;
+}
+
+QString Feed::commit(BookChange change)
+{
+    change.sequence = m_head + 1;
+    change.commitTimeUs = monotonicMicros();
+    change.wallTimeMs = wallMillis();
+    if (!m_book.apply(change))
+        return QStringLiteral("the book has no such market or selection");
+    m_head = change.sequence;
+    m_pending.append(change);
+    if (!m_flushTimer.isActive())
+        m_flushTimer.start();
+    return QString();
+}
+
+QString Feed::setPrice(quint32 selectionId, Price price, std::optional<Price> expected)
+{
+    if (!isValidPrice(price))
+        return QStringLiteral("%1 is outside 1.01 to 1000").arg(formatDecimal(price));
+    const MarketInfo *market = m_book.marketOfSelection(selectionId);
+    if (!market)
+        return QStringLiteral("no selection %1 in the book").arg(selectionId);
+    const SelectionInfo *selection = market->selection(selectionId);
+    if (expected && selection->price != *expected) {
+        return QStringLiteral("%1 moved from %2 to %3 before the edit arrived")
+            .arg(selection->name, formatDecimal(*expected), formatDecimal(selection->price));
+    }
+    if (market->status == MarketStatus::Closed)
+        return QStringLiteral("%1 is closed").arg(market->name);
+    if (selection->price == price)
+        return QString();
+
+    BookChange change;
+    change.kind = BookChange::Kind::Price;
+    change.marketId = market->id;
+    change.selectionId = selectionId;
+    change.price = price;
+    return commit(change);
+}
+
+QString Feed::setStatus(quint32 marketId, MarketStatus status)
+{
+    const MarketInfo *market = m_book.market(marketId);
+    if (!market)
+        return QStringLiteral("no market %1 in the book").arg(marketId);
+    if (status == MarketStatus::Unknown)
+        return QStringLiteral("not a market status");
+    if (market->status == MarketStatus::Closed && status != MarketStatus::Closed)
+        return QStringLiteral("%1 is closed and cannot reopen").arg(market->name);
+    if (market->status == status)
+        return QString();
+
+    BookChange change;
+    change.kind = BookChange::Kind::Status;
+    change.marketId = marketId;
+    change.status = status;
+    return commit(change);
+}
+
+QString Feed::setWinner(quint32 marketId, quint32 selectionId)
+{
+    const MarketInfo *market = m_book.market(marketId);
+    if (!market || !market->selection(selectionId))
+        return QStringLiteral("no selection %1 in market %2").arg(selectionId).arg(marketId);
+    BookChange change;
+    change.kind = BookChange::Kind::Winner;
+    change.marketId = marketId;
+    change.selectionId = selectionId;
+    return commit(change);
+}
+
+QString Feed::addEvent(const EventInfo &event)
+{
+    BookChange change;
+    change.kind = BookChange::Kind::EventAdded;
+    change.event = event;
+    return commit(change);
+}
+
+QString Feed::addMarket(const MarketInfo &market)
+{
+    if (!m_book.event(market.eventId))
+        return QStringLiteral("no event %1 for market %2").arg(market.eventId).arg(market.name);
+    for (const SelectionInfo &s : market.selections) {
+        if (!isValidPrice(s.price) && s.price != 0)
+            return QStringLiteral("%1 has an invalid price").arg(s.name);
+    }
+    BookChange change;
+    change.kind = BookChange::Kind::MarketAdded;
+    change.marketId = market.id;
+    change.market = market;
+    return commit(change);
+}
+
+void Feed::flush()
+{
+    m_flushTimer.stop();
+    if (m_pending.isEmpty())
+        return;
+
+    auto batch = std::make_shared<FeedBatch>();
+    batch->fromSequence = m_flushed + 1;
+    batch->toSequence = m_head;
+    batch->oldestCommitUs = m_pending.first().commitTimeUs;
+    batch->changes = conflate(m_pending);
+    m_pending.clear();
+
+    pb::ServerMessage message;
+    pb::Delta *delta = message.mutable_delta();
+    delta->set_from_sequence(batch->fromSequence);
+    delta->set_to_sequence(batch->toSequence);
+    delta->set_commit_time_us(batch->oldestCommitUs);
+    delta->mutable_changes()->Reserve(int(batch->changes.size()));
+    for (const BookChange &change : std::as_const(batch->changes))
+        Codec::toProto(change, delta->add_changes());
+    batch->binary = Codec::encode(message, WireFormat::Binary);
+    batch->json = Codec::encode(message, WireFormat::Json);
+    batch->flushedUs = monotonicMicros();
+
+    m_flushed = m_head;
+    m_snapshot.reset();
+    m_journal.push_back(batch);
+    trimJournal(batch->flushedUs);
+    Q_EMIT flushed(batch);
+}
+
+void Feed::trimJournal(qint64 nowUs)
+{
+    const qint64 oldestKeptUs = nowUs - qint64(m_config.journalMaxAgeMs) * 1000;
+    while (!m_journal.empty()
+           && (m_journal.size() > size_t(m_config.journalMaxBatches)
+               || m_journal.front()->flushedUs < oldestKeptUs)) {
+        m_journal.pop_front();
+    }
+}
+
+SnapshotFramesPtr Feed::snapshot()
+{
+    flush();
+    if (m_snapshot && m_snapshot->sequence == m_flushed)
+        return m_snapshot;
+
+    auto frames = std::make_shared<SnapshotFrames>();
+    frames->sequence = m_flushed;
+    const auto &markets = m_book.markets();
+    const int perFrame = qMax(1, m_config.snapshotMarketsPerFrame);
+    const int parts = qMax(1, int((markets.size() + perFrame - 1) / perFrame));
+    for (int part = 0; part < parts; ++part) {
+        pb::ServerMessage message;
+        pb::Snapshot *snapshot = message.mutable_snapshot();
+        snapshot->set_sequence(m_flushed);
+        snapshot->set_part(quint32(part));
+        snapshot->set_last(part == parts - 1);
+        const int begin = part * perFrame;
+        const int end = qMin(int(markets.size()), begin + perFrame);
+        // Events travel with the first market that needs them, so each part is usable.
+        QSet<quint32> eventsSent;
+        for (int i = begin; i < end; ++i) {
+            const MarketInfo &market = markets.at(i);
+            if (!eventsSent.contains(market.eventId)) {
+                if (const EventInfo *event = m_book.event(market.eventId))
+                    Codec::toProto(*event, snapshot->add_events());
+                eventsSent.insert(market.eventId);
+            }
+            Codec::toProto(market, snapshot->add_markets());
+        }
+        if (part == parts - 1) {
+            // Events without markets still belong to the book.
+            QSet<quint32> withMarkets;
+            for (const MarketInfo &m : markets)
+                withMarkets.insert(m.eventId);
+            for (const EventInfo &event : m_book.events()) {
+                if (!withMarkets.contains(event.id))
+                    Codec::toProto(event, snapshot->add_events());
+            }
+        }
+        frames->binary.append(Codec::encode(message, WireFormat::Binary));
+        frames->json.append(Codec::encode(message, WireFormat::Json));
+    }
+    m_snapshot = frames;
+    return m_snapshot;
+}
+
+std::optional<std::vector<FeedBatchPtr>> Feed::batchesAfter(quint64 sequence) const
+{
+    if (sequence > m_flushed)
+        return std::nullopt;
+    std::vector<FeedBatchPtr> out;
+    if (sequence == m_flushed)
+        return out;
+    // Find the batch that starts right after the client's last sequence.
+    auto it = std::lower_bound(m_journal.cbegin(), m_journal.cend(), sequence + 1,
+                               [](const FeedBatchPtr &b, quint64 s) { return b->fromSequence < s; });
+    if (it == m_journal.cend() || (*it)->fromSequence != sequence + 1)
+        return std::nullopt;
+    out.assign(it, m_journal.cend());
+    return out;
+}
+
+} // namespace OddsDesk

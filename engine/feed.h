@@ -1,0 +1,136 @@
+#pragma once
+
+#include "book.h"
+#include "codec.h"
+
+#include <QByteArray>
+#include <QLoggingCategory>
+#include <QObject>
+#include <QTimer>
+
+#include <deque>
+#include <memory>
+#include <optional>
+
+Q_DECLARE_LOGGING_CATEGORY(lcFeed)
+
+namespace OddsDesk {
+
+/// What one flush sent: a range of sequence numbers, the changes (conflated: the latest
+/// value of a selection wins), and the delta encoded once in each wire format for every
+/// session to share.
+struct FeedBatch
+{
+    quint64 fromSequence = 0;
+    quint64 toSequence = 0;
+    qint64 oldestCommitUs = 0; // the change in this batch that waited longest
+    qint64 flushedUs = 0;
+    BookChanges changes;
+    QByteArray binary;
+    QByteArray json;
+
+    const QByteArray &frame(WireFormat format) const
+    {
+        return format == WireFormat::Json ? json : binary;
+    }
+};
+
+using FeedBatchPtr = std::shared_ptr<const FeedBatch>;
+
+/// A snapshot of the book at one sequence, encoded once per wire format, possibly in
+/// several frames.
+struct SnapshotFrames
+{
+    quint64 sequence = 0;
+    QVector<QByteArray> binary;
+    QVector<QByteArray> json;
+
+    const QVector<QByteArray> &frames(WireFormat format) const
+    {
+        return format == WireFormat::Json ? json : binary;
+    }
+};
+
+using SnapshotFramesPtr = std::shared_ptr<const SnapshotFrames>;
+
+/// The sequenced feed: the book, the sequence numbers and epoch, the changes of the
+/// current flush interval, and the journal of recent batches for resuming sessions.
+/// Lives on the engine thread.
+class Feed : public QObject
+{
+    Q_OBJECT
+
+public:
+    struct Config
+    {
+        // 10 ms: collects a burst of edits into one frame while adding at most 10 ms
+        // (5 ms on average) to delivery latency.
+        int flushIntervalMs = 10;
+        // The journal keeps the last 10 minutes or 100,000 batches, whichever is less.
+        int journalMaxBatches = 100000;
+        int journalMaxAgeMs = 10 * 60 * 1000;
+        // Markets per snapshot frame: keeps each frame well under a client's message limit.
+        int snapshotMarketsPerFrame = 500;
+    };
+
+    explicit Feed(QObject *parent = nullptr);
+    Feed(const Config &config, QObject *parent = nullptr);
+
+    const Book &book() const { return m_book; }
+    QString epoch() const { return m_epoch; }
+    quint64 headSequence() const { return m_head; }
+    /// The sequence the last flush ended at: what a new snapshot's baseline is.
+    quint64 flushedSequence() const { return m_flushed; }
+    const Config &config() const { return m_config; }
+
+    /// Replaces the whole book. Continuity cannot be promised, so the epoch changes; every
+    /// session needs a new snapshot.
+    void resetBook(const BookData &data);
+    /// Starts the feed with a known epoch and head (after a restart that kept its state).
+    void restore(const BookData &data, const QString &epoch, quint64 headSequence);
+
+    /// Commands. Each returns an empty string when accepted, or a sentence saying why not.
+    /// \a expected, when given, is the price the editor saw: the edit is refused if the
+    /// selection has moved since.
+    QString setPrice(quint32 selectionId, Price price, std::optional<Price> expected = {});
+    QString setStatus(quint32 marketId, MarketStatus status);
+    QString setWinner(quint32 marketId, quint32 selectionId);
+    QString addEvent(const EventInfo &event);
+    QString addMarket(const MarketInfo &market);
+
+    /// Sends what is pending now instead of at the end of the interval.
+    void flush();
+
+    /// The snapshot at the flushed sequence (pending changes are flushed first).
+    SnapshotFramesPtr snapshot();
+
+    /// The batches after \a sequence, in order, when the journal still reaches back that far
+    /// and \a sequence is a batch boundary; otherwise nullopt. Never a partial list.
+    std::optional<std::vector<FeedBatchPtr>> batchesAfter(quint64 sequence) const;
+
+    static QString newEpoch();
+
+Q_SIGNALS:
+    /// One signal per flush with everything it held.
+    void flushed(const OddsDesk::FeedBatchPtr &batch);
+    /// The book was replaced: sessions need a snapshot, views a reload.
+    void bookReset();
+
+private:
+    QString commit(BookChange change);
+    void trimJournal(qint64 nowUs);
+
+    Config m_config;
+    Book m_book;
+    QString m_epoch;
+    quint64 m_head = 0;
+    quint64 m_flushed = 0;
+    BookChanges m_pending;
+    QTimer m_flushTimer;
+    std::deque<FeedBatchPtr> m_journal;
+    SnapshotFramesPtr m_snapshot;
+};
+
+} // namespace OddsDesk
+
+Q_DECLARE_METATYPE(OddsDesk::FeedBatchPtr)

@@ -1,0 +1,723 @@
+#include "server.h"
+
+#include "clock.h"
+
+#include <QDateTime>
+#include <QRandomGenerator>
+#include <QWebSocket>
+#include <QWebSocketServer>
+
+#include <algorithm>
+
+Q_LOGGING_CATEGORY(lcNet, "oddsdesk.engine.net", QtWarningMsg)
+
+namespace OddsDesk {
+namespace {
+
+// The interval of the housekeeping pass that sends heartbeats and closes dead connections;
+// short against the heartbeat so that a dead connection is noticed close to its deadline.
+constexpr int HousekeepingIntervalMs = 250;
+// Sample the interval's latencies for the charts from at most this many acks; beyond it
+// percentiles are stable and the memory is bounded.
+constexpr int MaxIntervalSamples = 100000;
+// The worst few clients shown by name on the latency chart.
+constexpr int WorstClientCount = 5;
+// Sequences a session may be owed acks for; older ones are dropped unmeasured.
+constexpr size_t MaxAwaitingAcks = 512;
+
+QString randomHex(int bytes)
+{
+    QByteArray raw(bytes, Qt::Uninitialized);
+    QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(raw.data()), bytes / 4);
+    return QString::fromLatin1(raw.toHex());
+}
+
+QString closeCodeText(QWebSocketProtocol::CloseCode code)
+{
+    return QString::number(int(code));
+}
+
+} // namespace
+
+bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
+{
+    if (a.size() != b.size())
+        return false;
+    unsigned char diff = 0;
+    for (qsizetype i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a.at(i) ^ b.at(i));
+    return diff == 0;
+}
+
+/// One WebSocket connection. Owned by the server; a session points at it while attached.
+class Connection : public QObject
+{
+public:
+    enum class State { AwaitingHello, Live, Closing };
+
+    Connection(FeedServer *server, QWebSocket *socket, WireFormat format)
+        : QObject(server)
+        , m_server(server)
+        , m_socket(socket)
+        , m_format(format)
+    {
+        m_socket->setParent(this);
+        m_connectedUs = m_lastInboundUs = monotonicMicros();
+        m_remote = QStringLiteral("%1:%2")
+                       .arg(socket->peerAddress().toString())
+                       .arg(socket->peerPort());
+        connect(m_socket, &QWebSocket::binaryMessageReceived, this,
+                [this](const QByteArray &data) { onMessage(data, WireFormat::Binary); });
+        connect(m_socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
+            onMessage(text.toUtf8(), WireFormat::Json);
+        });
+        connect(m_socket, &QWebSocket::pong, this, [this] { touch(); });
+        connect(m_socket, &QWebSocket::disconnected, this,
+                [this] { m_server->connectionClosed(this); });
+    }
+
+    QWebSocket *socket() const { return m_socket; }
+    WireFormat format() const { return m_format; }
+    State state() const { return m_state; }
+    void setState(State state) { m_state = state; }
+    Session *session() const { return m_session; }
+    void setSession(Session *session) { m_session = session; }
+    QString remote() const { return m_remote; }
+    qint64 connectedUs() const { return m_connectedUs; }
+    qint64 lastInboundUs() const { return m_lastInboundUs; }
+    QString label() const
+    {
+        return m_session ? m_session->id : QStringLiteral("(no session, %1)").arg(m_remote);
+    }
+
+    void send(const QByteArray &frame)
+    {
+        if (m_format == WireFormat::Json)
+            m_socket->sendTextMessage(QString::fromUtf8(frame));
+        else
+            m_socket->sendBinaryMessage(frame);
+        if (m_session) {
+            ++m_session->framesOut;
+            m_session->bytesOut += quint64(frame.size());
+        }
+        ++m_server->m_framesOut;
+        m_server->m_bytesOut += quint64(frame.size());
+    }
+
+    void send(const pb::ServerMessage &message) { send(Codec::encode(message, m_format)); }
+
+    /// Sends an error message, then closes with the matching close code. Logs once.
+    void fail(pb::Error::Code code, QWebSocketProtocol::CloseCode closeCode,
+              const QString &reason)
+    {
+        if (m_state == State::Closing)
+            return;
+        qCWarning(lcNet).noquote() << "closing session" << label() << "from" << m_remote
+                                   << "with" << int(closeCode) << "-" << reason;
+        if (closeCode != QWebSocketProtocol::CloseCodeGoingAway
+            && closeCode != QWebSocketProtocol::CloseCodeNormal)
+            ++m_server->m_protocolErrors;
+        pb::ServerMessage message;
+        message.mutable_error()->set_code(code);
+        message.mutable_error()->set_message(reason.toStdString());
+        send(message);
+        close(closeCode, reason);
+    }
+
+    void close(QWebSocketProtocol::CloseCode code, const QString &reason)
+    {
+        m_state = State::Closing;
+        m_closeReason = reason;
+        // A close reason travels in a control frame: at most 123 bytes.
+        m_socket->close(code, reason.left(120));
+    }
+
+    QString closeReason() const { return m_closeReason; }
+
+private:
+    void touch() { m_lastInboundUs = monotonicMicros(); }
+
+    void onMessage(const QByteArray &data, WireFormat received)
+    {
+        touch();
+        if (m_state == State::Closing)
+            return;
+        if (received != m_format) {
+            fail(pb::Error::CODE_UNSUPPORTED_DATA, QWebSocketProtocol::CloseCodeDatatypeNotSupported,
+                 m_format == WireFormat::Binary
+                     ? QStringLiteral("text frame on the binary subprotocol")
+                     : QStringLiteral("binary frame on the JSON subprotocol"));
+            return;
+        }
+        pb::ClientMessage message;
+        QString error;
+        if (!Codec::decode(data, m_format, &message, &error)) {
+            fail(pb::Error::CODE_BAD_MESSAGE, QWebSocketProtocol::CloseCodeWrongDatatype, error);
+            return;
+        }
+        switch (message.body_case()) {
+        case pb::ClientMessage::kHello:
+            if (m_state != State::AwaitingHello) {
+                fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
+                     QStringLiteral("a second hello on one connection"));
+                return;
+            }
+            m_server->handleHello(this, message.hello());
+            return;
+        case pb::ClientMessage::kAck:
+        case pb::ClientMessage::kTelemetry:
+            if (m_state != State::Live) {
+                fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
+                     QStringLiteral("a message before hello"));
+                return;
+            }
+            if (message.has_ack())
+                m_server->handleAck(this, message.ack());
+            else
+                m_server->handleTelemetry(this, message.telemetry());
+            return;
+        case pb::ClientMessage::BODY_NOT_SET:
+            break;
+        }
+        fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
+             QStringLiteral("a message of no type this server knows"));
+    }
+
+    FeedServer *m_server;
+    QWebSocket *m_socket;
+    WireFormat m_format;
+    State m_state = State::AwaitingHello;
+    Session *m_session = nullptr;
+    QString m_remote;
+    QString m_closeReason;
+    qint64 m_connectedUs = 0;
+    qint64 m_lastInboundUs = 0;
+};
+
+FeedServer::FeedServer(Feed *feed, const ServerConfig &config, QObject *parent)
+    : QObject(parent)
+    , m_feed(feed)
+    , m_config(config)
+{
+    m_server = new QWebSocketServer(QStringLiteral("OddsDesk"), QWebSocketServer::NonSecureMode,
+                                    this);
+    m_server->setSupportedSubprotocols(
+        {QString::fromLatin1(BinarySubprotocol), QString::fromLatin1(JsonSubprotocol)});
+    m_server->setMaxPendingConnections(m_config.maxPendingConnections);
+    m_server->setHandshakeTimeout(m_config.helloTimeoutMs);
+    connect(m_server, &QWebSocketServer::newConnection, this, &FeedServer::onNewConnection);
+    connect(m_server, &QWebSocketServer::acceptError, this, [](QAbstractSocket::SocketError e) {
+        qCWarning(lcNet) << "accept failed:" << e;
+    });
+    connect(m_feed, &Feed::flushed, this, &FeedServer::onFlushed);
+    connect(m_feed, &Feed::bookReset, this, &FeedServer::onBookReset);
+
+    m_housekeeping.setInterval(HousekeepingIntervalMs);
+    connect(&m_housekeeping, &QTimer::timeout, this, &FeedServer::housekeeping);
+    m_intervalStartMs = wallMillis();
+}
+
+FeedServer::~FeedServer()
+{
+    for (Connection *c : std::as_const(m_connections))
+        c->socket()->disconnect(c);
+}
+
+bool FeedServer::listen()
+{
+    if (!m_server->listen(m_config.bindAddress, m_config.port)) {
+        m_errorString = QStringLiteral("cannot listen on %1:%2: %3")
+                            .arg(m_config.bindAddress.toString())
+                            .arg(m_config.port)
+                            .arg(m_server->errorString());
+        return false;
+    }
+    m_housekeeping.start();
+    m_lastHeartbeatUs = monotonicMicros();
+    Q_EMIT listening(url());
+    return true;
+}
+
+QUrl FeedServer::url() const
+{
+    QUrl url;
+    url.setScheme(QStringLiteral("ws"));
+    url.setHost(m_server->serverAddress().toString());
+    url.setPort(m_server->serverPort());
+    return url;
+}
+
+quint16 FeedServer::port() const
+{
+    return m_server->serverPort();
+}
+
+const Session *FeedServer::session(const QString &id) const
+{
+    const auto it = m_sessions.constFind(id);
+    return it == m_sessions.cend() ? nullptr : it->get();
+}
+
+void FeedServer::onNewConnection()
+{
+    while (QWebSocket *socket = m_server->nextPendingConnection()) {
+        // An absent subprotocol means binary: that is the default for a client that asks
+        // for none.
+        const WireFormat format = socket->subprotocol() == QLatin1String(JsonSubprotocol)
+            ? WireFormat::Json
+            : WireFormat::Binary;
+        socket->setMaxAllowedIncomingMessageSize(m_config.maxIncomingMessageBytes);
+        socket->setMaxAllowedIncomingFrameSize(m_config.maxIncomingMessageBytes);
+        auto *connection = new Connection(this, socket, format);
+        m_connections.append(connection);
+        ++m_totalConnections;
+        qCDebug(lcNet).noquote() << "connection from" << connection->remote()
+                                 << (format == WireFormat::Json ? "json" : "binary");
+    }
+}
+
+void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
+{
+    if (hello.protocol_version() != ProtocolVersion) {
+        connection->fail(pb::Error::CODE_UNSUPPORTED_VERSION,
+                         QWebSocketProtocol::CloseCodeProtocolError,
+                         QStringLiteral("protocol version %1 is not served; this server speaks 1")
+                             .arg(hello.protocol_version()));
+        return;
+    }
+
+    const bool wantsResume = hello.has_resume() && !hello.resume().session_id().empty();
+    if (!wantsResume) {
+        Session *session = createSession(connection, hello);
+        attach(session, connection);
+        sendSnapshot(session);
+        return;
+    }
+
+    ++m_reconnects;
+    const pb::ResumeRequest &resume = hello.resume();
+    const QString id = QString::fromStdString(resume.session_id());
+    auto it = m_sessions.find(id);
+    Session *session = it == m_sessions.end() ? nullptr : it->get();
+    QString refusal;
+    if (!session) {
+        refusal = QStringLiteral("unknown or expired session");
+    } else if (!constantTimeEquals(session->resumeToken.toLatin1(),
+                                   QByteArray::fromStdString(resume.resume_token()))) {
+        refusal = QStringLiteral("wrong resume token");
+        session = nullptr; // never hand another session's state to this client
+    }
+
+    if (!session) {
+        qCInfo(lcNet).noquote() << "resume of" << id << "refused:" << refusal;
+        session = createSession(connection, hello);
+        ++session->reconnects;
+        ++session->snapshotFallbacks;
+        ++m_fallbacks;
+        attach(session, connection);
+        addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("snapshot-fallback"),
+                    refusal);
+        sendSnapshot(session);
+        return;
+    }
+
+    ++session->reconnects;
+    if (session->connection) {
+        // The old connection still looks open (half-open TCP): this one takes over.
+        Connection *old = session->connection;
+        old->setSession(nullptr);
+        session->connection = nullptr;
+        addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("taken-over"),
+                    QStringLiteral("previous connection %1 replaced").arg(old->remote()));
+        old->close(QWebSocketProtocol::CloseCodeNormal,
+                   QStringLiteral("session taken over by a newer connection"));
+    }
+    session->clientName = QString::fromStdString(hello.client_name());
+    session->clientVersion = QString::fromStdString(hello.client_version());
+
+    const QString epoch = QString::fromStdString(resume.epoch());
+    std::optional<std::vector<FeedBatchPtr>> missed;
+    if (epoch == m_feed->epoch()) {
+        m_feed->flush(); // what is pending goes to everyone, this session included, below
+        missed = m_feed->batchesAfter(resume.last_sequence());
+    }
+    attach(session, connection);
+    if (!missed) {
+        const QString why = epoch != m_feed->epoch()
+            ? QStringLiteral("feed epoch changed")
+            : QStringLiteral("journal no longer reaches sequence %1").arg(resume.last_sequence());
+        qCInfo(lcNet).noquote() << "session" << id << "fell back to a snapshot:" << why;
+        ++session->snapshotFallbacks;
+        ++m_fallbacks;
+        addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("snapshot-fallback"),
+                    why);
+        sendSnapshot(session);
+        return;
+    }
+
+    ++session->resumes;
+    ++m_resumes;
+    session->lastSentSequence = resume.last_sequence();
+    session->lastAckedSequence = resume.last_sequence();
+    session->awaitingAck.clear();
+    pb::ServerMessage message;
+    pb::Welcome *welcome = message.mutable_welcome();
+    welcome->set_session_id(session->id.toStdString());
+    welcome->set_resume_token(session->resumeToken.toStdString());
+    welcome->set_epoch(m_feed->epoch().toStdString());
+    welcome->set_heartbeat_interval_ms(quint32(m_config.heartbeatIntervalMs));
+    welcome->set_resumed(true);
+    welcome->set_head_sequence(m_feed->flushedSequence());
+    welcome->set_protocol_version(ProtocolVersion);
+    connection->send(message);
+    for (const FeedBatchPtr &batch : *missed)
+        sendBatch(session, *batch);
+    addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("resumed"),
+                QStringLiteral("from sequence %1, %2 frames replayed")
+                    .arg(resume.last_sequence())
+                    .arg(missed->size()));
+    qCInfo(lcNet).noquote() << "session" << id << "resumed from" << resume.last_sequence()
+                            << "with" << missed->size() << "frames";
+}
+
+Session *FeedServer::createSession(Connection *connection, const pb::Hello &hello)
+{
+    auto session = std::make_shared<Session>();
+    do {
+        session->id = randomHex(8);
+    } while (m_sessions.contains(session->id));
+    session->resumeToken = randomHex(16); // 128 random bits
+    session->clientName = QString::fromStdString(hello.client_name());
+    session->clientVersion = QString::fromStdString(hello.client_version());
+    session->remoteAddress = connection->remote();
+    session->createdMs = wallMillis();
+    m_sessions.insert(session->id, session);
+    return session.get();
+}
+
+void FeedServer::attach(Session *session, Connection *connection)
+{
+    session->connection = connection;
+    session->disconnectedAtUs = 0;
+    session->connectedSinceMs = wallMillis();
+    session->remoteAddress = connection->remote();
+    connection->setSession(session);
+    connection->setState(Connection::State::Live);
+    addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("connected"),
+                QStringLiteral("from %1").arg(connection->remote()));
+}
+
+void FeedServer::sendSnapshot(Session *session)
+{
+    Connection *connection = session->connection;
+    const SnapshotFramesPtr snapshot = m_feed->snapshot();
+
+    pb::ServerMessage message;
+    pb::Welcome *welcome = message.mutable_welcome();
+    welcome->set_session_id(session->id.toStdString());
+    welcome->set_resume_token(session->resumeToken.toStdString());
+    welcome->set_epoch(m_feed->epoch().toStdString());
+    welcome->set_heartbeat_interval_ms(quint32(m_config.heartbeatIntervalMs));
+    welcome->set_resumed(false);
+    welcome->set_head_sequence(snapshot->sequence);
+    welcome->set_protocol_version(ProtocolVersion);
+    connection->send(message);
+
+    for (const QByteArray &frame : snapshot->frames(connection->format()))
+        connection->send(frame);
+    session->lastSentSequence = snapshot->sequence;
+    session->lastAckedSequence = 0;
+    session->awaitingAck.clear();
+}
+
+void FeedServer::sendBatch(Session *session, const FeedBatch &batch)
+{
+    Connection *connection = session->connection;
+    if (!connection || connection->state() != Connection::State::Live)
+        return;
+    if (batch.toSequence <= session->lastSentSequence)
+        return; // already has it: never a duplicate
+    if (batch.fromSequence != session->lastSentSequence + 1) {
+        // Cannot happen while the feed and the server agree; refuse to send a gap.
+        qCWarning(lcNet).noquote() << "session" << session->id << "would skip from"
+                                   << session->lastSentSequence << "to" << batch.fromSequence
+                                   << "; sending a snapshot";
+        sendSnapshot(session);
+        return;
+    }
+    if (connection->socket()->bytesToWrite() > m_config.maxQueuedBytes) {
+        connection->fail(pb::Error::CODE_TOO_SLOW, QWebSocketProtocol::CloseCodePolicyViolated,
+                         QStringLiteral("too slow: more than %1 bytes queued; resume to catch up")
+                             .arg(m_config.maxQueuedBytes));
+        addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("too-slow"),
+                    QStringLiteral("queue over %1 bytes").arg(m_config.maxQueuedBytes));
+        return;
+    }
+    connection->send(batch.frame(connection->format()));
+    session->lastSentSequence = batch.toSequence;
+    session->awaitingAck.emplace_back(batch.toSequence, batch.oldestCommitUs);
+    if (session->awaitingAck.size() > MaxAwaitingAcks)
+        session->awaitingAck.pop_front();
+}
+
+void FeedServer::onFlushed(const FeedBatchPtr &batch)
+{
+    for (Connection *connection : std::as_const(m_connections)) {
+        if (Session *session = connection->session())
+            sendBatch(session, *batch);
+    }
+}
+
+void FeedServer::onBookReset()
+{
+    // A new book is a new epoch: every live session starts again from a snapshot.
+    for (Connection *connection : std::as_const(m_connections)) {
+        if (Session *session = connection->session()) {
+            if (connection->state() == Connection::State::Live) {
+                addTimeline(session, TimelineEntry::Source::Engine,
+                            QStringLiteral("snapshot-fallback"), QStringLiteral("book replaced"));
+                sendSnapshot(session);
+            }
+        }
+    }
+}
+
+void FeedServer::handleAck(Connection *connection, const pb::Ack &ack)
+{
+    Session *session = connection->session();
+    if (ack.sequence() > session->lastSentSequence) {
+        connection->fail(pb::Error::CODE_POLICY, QWebSocketProtocol::CloseCodePolicyViolated,
+                         QStringLiteral("ack of sequence %1 beyond the %2 sent")
+                             .arg(ack.sequence())
+                             .arg(session->lastSentSequence));
+        return;
+    }
+    session->lastAckedSequence = qMax(session->lastAckedSequence, ack.sequence());
+
+    const qint64 arrivalUs = monotonicMicros();
+    auto &awaiting = session->awaitingAck;
+    while (!awaiting.empty() && awaiting.front().first < ack.sequence())
+        awaiting.pop_front();
+    if (!awaiting.empty() && awaiting.front().first == ack.sequence()) {
+        const qint64 latency
+            = session->clock.addSample(awaiting.front().second, ack.receive_time_us(), arrivalUs);
+        session->latency.add(latency);
+        if (m_intervalSamples.size() < MaxIntervalSamples)
+            m_intervalSamples.append(latency);
+        awaiting.pop_front();
+    }
+}
+
+void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &telemetry)
+{
+    Session *session = connection->session();
+    for (const pb::TelemetryEvent &event : telemetry.events()) {
+        QString kind;
+        QString detail;
+        switch (event.kind()) {
+        case pb::TelemetryEvent::KIND_CONNECTED:
+            kind = QStringLiteral("client-connected");
+            break;
+        case pb::TelemetryEvent::KIND_DISCONNECTED:
+            kind = QStringLiteral("client-disconnected");
+            break;
+        case pb::TelemetryEvent::KIND_RECONNECT_ATTEMPT:
+            kind = QStringLiteral("reconnect-attempt");
+            detail = QStringLiteral("attempt %1 after %2 ms")
+                         .arg(event.attempt())
+                         .arg(event.delay_ms());
+            break;
+        case pb::TelemetryEvent::KIND_RESUMED:
+            kind = QStringLiteral("client-resumed");
+            break;
+        case pb::TelemetryEvent::KIND_SNAPSHOT_FALLBACK:
+            kind = QStringLiteral("client-snapshot");
+            break;
+        case pb::TelemetryEvent::KIND_GAP_DETECTED:
+            kind = QStringLiteral("gap");
+            detail = QStringLiteral("after sequence %1").arg(event.sequence());
+            ++session->gapsReported;
+            break;
+        case pb::TelemetryEvent::KIND_STALE:
+            kind = QStringLiteral("stale");
+            detail = QStringLiteral("%1 ms without data").arg(event.delay_ms());
+            session->staleMs += event.delay_ms();
+            break;
+        case pb::TelemetryEvent::KIND_DECODE_ERROR:
+            kind = QStringLiteral("decode-error");
+            break;
+        case pb::TelemetryEvent::KIND_NETWORK_CHANGE:
+            kind = QStringLiteral("network-change");
+            break;
+        default:
+            kind = QStringLiteral("unknown");
+            break;
+        }
+        const QString reason = QString::fromStdString(event.reason()).left(200);
+        if (!reason.isEmpty())
+            detail = detail.isEmpty() ? reason : detail + QStringLiteral(": ") + reason;
+        addTimeline(session, TimelineEntry::Source::Client, kind, detail);
+    }
+}
+
+void FeedServer::connectionClosed(Connection *connection)
+{
+    m_connections.removeOne(connection);
+    QWebSocket *socket = connection->socket();
+    if (Session *session = connection->session()) {
+        if (session->connection == connection) {
+            session->connection = nullptr;
+            session->disconnectedAtUs = monotonicMicros();
+            const QString why = connection->closeReason().isEmpty()
+                ? QStringLiteral("peer closed with %1 %2")
+                      .arg(closeCodeText(socket->closeCode()), socket->closeReason())
+                : connection->closeReason();
+            addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("closed"), why);
+            qCInfo(lcNet).noquote() << "session" << session->id << "disconnected:" << why;
+        }
+    } else if (socket->closeCode() == QWebSocketProtocol::CloseCodeTooMuchData) {
+        ++m_protocolErrors;
+    }
+    if (socket->closeCode() == QWebSocketProtocol::CloseCodeTooMuchData
+        && connection->closeReason().isEmpty()) {
+        ++m_protocolErrors;
+        qCWarning(lcNet).noquote() << "closed" << connection->label() << "from"
+                                   << connection->remote() << "with 1009: message too big";
+    }
+    connection->deleteLater();
+}
+
+void FeedServer::housekeeping()
+{
+    const qint64 nowUs = monotonicMicros();
+    const qint64 deadUs = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
+    const qint64 helloUs = qint64(m_config.helloTimeoutMs) * 1000;
+
+    const bool heartbeatDue = nowUs - m_lastHeartbeatUs >= qint64(m_config.heartbeatIntervalMs) * 1000;
+    QByteArray heartbeat[2];
+    if (heartbeatDue) {
+        m_lastHeartbeatUs = nowUs;
+        pb::ServerMessage message;
+        message.mutable_heartbeat()->set_head_sequence(m_feed->flushedSequence());
+        message.mutable_heartbeat()->set_server_time_us(nowUs);
+        message.mutable_heartbeat()->set_server_wall_time_ms(wallMillis());
+        heartbeat[0] = Codec::encode(message, WireFormat::Binary);
+        heartbeat[1] = Codec::encode(message, WireFormat::Json);
+    }
+
+    const QList<Connection *> connections = m_connections;
+    for (Connection *connection : connections) {
+        switch (connection->state()) {
+        case Connection::State::AwaitingHello:
+            if (nowUs - connection->connectedUs() > helloUs) {
+                connection->fail(pb::Error::CODE_HANDSHAKE_TIMEOUT,
+                                 QWebSocketProtocol::CloseCodePolicyViolated,
+                                 QStringLiteral("no hello within %1 ms").arg(m_config.helloTimeoutMs));
+            }
+            break;
+        case Connection::State::Live:
+            if (nowUs - connection->lastInboundUs() > deadUs) {
+                const QString why = QStringLiteral("silent for %1 ms: connection presumed dead")
+                                        .arg((nowUs - connection->lastInboundUs()) / 1000);
+                qCInfo(lcNet).noquote() << "session" << connection->label() << why;
+                if (Session *session = connection->session()) {
+                    addTimeline(session, TimelineEntry::Source::Engine,
+                                QStringLiteral("dead"), why);
+                }
+                connection->close(QWebSocketProtocol::CloseCodeGoingAway, why);
+                // The peer will not answer the close handshake; do not wait for it.
+                connection->socket()->abort();
+            } else if (heartbeatDue) {
+                connection->send(heartbeat[connection->format() == WireFormat::Json ? 1 : 0]);
+            }
+            break;
+        case Connection::State::Closing:
+            break;
+        }
+    }
+
+    // Forget sessions that have been away longer than the retention window.
+    const qint64 retentionUs = qint64(m_config.retentionMs) * 1000;
+    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+        const Session &s = **it;
+        if (!s.connection && s.disconnectedAtUs != 0 && nowUs - s.disconnectedAtUs > retentionUs)
+            it = m_sessions.erase(it);
+        else
+            ++it;
+    }
+}
+
+void FeedServer::closeAll(QWebSocketProtocol::CloseCode code, const QString &reason)
+{
+    const QList<Connection *> connections = m_connections;
+    for (Connection *connection : connections) {
+        if (code == QWebSocketProtocol::CloseCodeGoingAway)
+            connection->fail(pb::Error::CODE_GOING_AWAY, code, reason);
+        else
+            connection->close(code, reason);
+    }
+}
+
+void FeedServer::abortAll()
+{
+    const QList<Connection *> connections = m_connections;
+    for (Connection *connection : connections)
+        connection->socket()->abort();
+}
+
+FeedMetrics FeedServer::takeMetrics()
+{
+    FeedMetrics m;
+    m.timeMs = wallMillis();
+    m.intervalMs = int(m.timeMs - m_intervalStartMs);
+    m_intervalStartMs = m.timeMs;
+    m.headSequence = m_feed->headSequence();
+    m.epoch = m_feed->epoch();
+    for (const auto &session : std::as_const(m_sessions)) {
+        if (session->connection)
+            ++m.connected;
+        else
+            ++m.retained;
+    }
+    m.reconnects = std::exchange(m_reconnects, 0);
+    m.resumes = std::exchange(m_resumes, 0);
+    m.snapshotFallbacks = std::exchange(m_fallbacks, 0);
+    m.framesOut = std::exchange(m_framesOut, 0);
+    m.bytesOut = std::exchange(m_bytesOut, 0);
+    m.protocolErrors = m_protocolErrors;
+    m.totalConnections = m_totalConnections;
+
+    m.latencySamples = int(m_intervalSamples.size());
+    if (!m_intervalSamples.isEmpty()) {
+        m.latencyP50Us = percentileOf(m_intervalSamples, 0.50);
+        m.latencyP95Us = percentileOf(m_intervalSamples, 0.95);
+        m.latencyP99Us = percentileOf(m_intervalSamples, 0.99);
+        m.latencyMaxUs = *std::max_element(m_intervalSamples.cbegin(), m_intervalSamples.cend());
+        m_intervalSamples.clear();
+    }
+
+    QVector<ClientLatency> clients;
+    for (const auto &session : std::as_const(m_sessions)) {
+        if (session->connection && !session->latency.isEmpty()) {
+            clients.append(ClientLatency{session->id, session->clientName,
+                                         session->latency.percentile(0.5),
+                                         session->latency.percentile(0.99)});
+        }
+    }
+    const int worst = qMin(WorstClientCount, int(clients.size()));
+    std::partial_sort(clients.begin(), clients.begin() + worst, clients.end(),
+                      [](const ClientLatency &a, const ClientLatency &b) { return a.p99Us > b.p99Us; });
+    clients.resize(worst);
+    m.worstClients = clients;
+    return m;
+}
+
+void FeedServer::addTimeline(Session *session, TimelineEntry::Source source, const QString &kind,
+                             const QString &detail)
+{
+    session->timeline.push_back(TimelineEntry{wallMillis(), source, kind, detail});
+    while (session->timeline.size() > size_t(m_config.timelineCapacity))
+        session->timeline.pop_front();
+}
+
+} // namespace OddsDesk

@@ -1,0 +1,162 @@
+#pragma once
+
+#include "feed.h"
+#include "latency.h"
+#include "metrics.h"
+
+#include <QHash>
+#include <QHostAddress>
+#include <QLoggingCategory>
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+#include <QUrl>
+#include <QWebSocketProtocol>
+
+#include <deque>
+#include <memory>
+
+Q_DECLARE_LOGGING_CATEGORY(lcNet)
+
+class QWebSocket;
+class QWebSocketServer;
+
+namespace OddsDesk {
+
+struct ServerConfig
+{
+    QHostAddress bindAddress = QHostAddress::LocalHost; // nothing exposed unless asked
+    quint16 port = 8765;
+    // 2 s: a punter must not look at frozen odds for long.
+    int heartbeatIntervalMs = 2000;
+    // A connection silent for this many heartbeats is dead.
+    int deadAfterHeartbeats = 3;
+    // 120 s: covers a tunnel or a network switch.
+    int retentionMs = 120 * 1000;
+    // A client that connects must say hello within this time.
+    int helloTimeoutMs = 10 * 1000;
+    // Client messages are small (hello, ack, telemetry batches); 64 KiB is generous.
+    quint64 maxIncomingMessageBytes = 64 * 1024;
+    // 1 MiB per session: past it the reader is too slow and is told to resume later.
+    qint64 maxQueuedBytes = 1024 * 1024;
+    // Qt's default of 30 pending handshakes refuses a reconnect storm; this many is cheap.
+    int maxPendingConnections = 5000;
+    // Telemetry events kept per session timeline.
+    int timelineCapacity = 500;
+};
+
+/// One entry of a session's timeline: something the engine saw or the client reported.
+struct TimelineEntry
+{
+    enum class Source : quint8 { Engine, Client };
+    qint64 timeMs = 0; // UTC wall time, ours
+    Source source = Source::Engine;
+    QString kind;      // "connected", "closed", "resumed", "reconnect-attempt", ...
+    QString detail;
+};
+
+/// A client session: what survives while its connection comes and goes.
+struct Session
+{
+    QString id;
+    QString resumeToken;
+    QString clientName;
+    QString clientVersion;
+    QString remoteAddress;
+    qint64 createdMs = 0;
+    qint64 connectedSinceMs = 0;
+    qint64 disconnectedAtUs = 0; // 0 while connected
+    quint64 lastSentSequence = 0;
+    quint64 lastAckedSequence = 0;
+    quint64 framesOut = 0;
+    quint64 bytesOut = 0;
+    int reconnects = 0;
+    int resumes = 0;
+    int snapshotFallbacks = 0;
+    int gapsReported = 0;
+    qint64 staleMs = 0; // as the client reported
+    LatencyWindow latency;
+    ClockOffsetEstimator clock;
+    std::deque<std::pair<quint64, qint64>> awaitingAck; // (sequence, commit time)
+    std::deque<TimelineEntry> timeline;
+    class Connection *connection = nullptr;
+};
+
+/// The WebSocket side of the feed: accepts connections, runs the hello and resume
+/// handshake, fans out each flush's shared frame, sends heartbeats and closes dead or
+/// misbehaving connections. Lives on the engine thread.
+class FeedServer : public QObject
+{
+    Q_OBJECT
+
+public:
+    FeedServer(Feed *feed, const ServerConfig &config, QObject *parent = nullptr);
+    ~FeedServer() override;
+
+    bool listen();
+    QString errorString() const { return m_errorString; }
+    /// ws://address:port once listening.
+    QUrl url() const;
+    quint16 port() const;
+
+    /// Closes every connection with \a code; sessions are kept for resume.
+    void closeAll(QWebSocketProtocol::CloseCode code, const QString &reason);
+    /// Cuts every connection at once without a close handshake (the demo's "restart the
+    /// feed"); sessions are kept, so clients resume.
+    void abortAll();
+
+    int connectedCount() const { return m_connections.size(); }
+    int sessionCount() const { return m_sessions.size(); }
+    const Session *session(const QString &id) const;
+
+    /// The figures since the previous call.
+    FeedMetrics takeMetrics();
+
+Q_SIGNALS:
+    void listening(const QUrl &url);
+
+private:
+    friend class Connection;
+
+    void onNewConnection();
+    void onFlushed(const FeedBatchPtr &batch);
+    void onBookReset();
+    void housekeeping();
+
+    void handleHello(Connection *connection, const pb::Hello &hello);
+    void handleAck(Connection *connection, const pb::Ack &ack);
+    void handleTelemetry(Connection *connection, const pb::Telemetry &telemetry);
+    void connectionClosed(Connection *connection);
+
+    Session *createSession(Connection *connection, const pb::Hello &hello);
+    void attach(Session *session, Connection *connection);
+    void sendSnapshot(Session *session);
+    void sendBatch(Session *session, const FeedBatch &batch);
+    void addTimeline(Session *session, TimelineEntry::Source source, const QString &kind,
+                     const QString &detail);
+
+    Feed *m_feed;
+    ServerConfig m_config;
+    QWebSocketServer *m_server = nullptr;
+    QString m_errorString;
+    QTimer m_housekeeping;
+    qint64 m_lastHeartbeatUs = 0;
+    QList<Connection *> m_connections;
+    QHash<QString, std::shared_ptr<Session>> m_sessions;
+
+    // Counters for the current metrics interval.
+    qint64 m_intervalStartMs = 0;
+    int m_reconnects = 0;
+    int m_resumes = 0;
+    int m_fallbacks = 0;
+    quint64 m_framesOut = 0;
+    quint64 m_bytesOut = 0;
+    QVector<qint64> m_intervalSamples;
+    quint64 m_protocolErrors = 0;
+    quint64 m_totalConnections = 0;
+};
+
+/// True when \a a equals \a b, in time that does not depend on where they differ.
+bool constantTimeEquals(const QByteArray &a, const QByteArray &b);
+
+} // namespace OddsDesk

@@ -52,7 +52,7 @@ void Book::reset(const BookData &data)
 
 BookData Book::toData() const
 {
-    return BookData{m_events, m_markets};
+    return BookData {m_events, m_markets};
 }
 
 void Book::index()

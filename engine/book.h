@@ -17,7 +17,10 @@ enum class MarketStatus : quint8 {
 };
 
 QString statusName(MarketStatus status);
-inline bool isTradable(MarketStatus status) { return status == MarketStatus::Open; }
+inline bool isTradable(MarketStatus status)
+{
+    return status == MarketStatus::Open;
+}
 
 struct EventInfo
 {
@@ -46,7 +49,7 @@ struct MarketInfo
     MarketStatus status = MarketStatus::Open;
     QVector<SelectionInfo> selections;
     quint64 lastSequence = 0; // the sequence of the last change to this market
-    qint64 lastChangeMs = 0;  // UTC wall time of that change
+    qint64 lastChangeMs = 0; // UTC wall time of that change
 
     const SelectionInfo *selection(quint32 selectionId) const;
     SelectionInfo *selection(quint32 selectionId);
@@ -71,12 +74,12 @@ struct BookChange
     quint64 sequence = 0;
     quint32 marketId = 0;
     quint32 selectionId = 0; // Price, Winner
-    Price price = 0;         // Price
+    Price price = 0; // Price
     MarketStatus status = MarketStatus::Open; // Status
     qint64 commitTimeUs = 0; // engine's monotonic clock
     qint64 wallTimeMs = 0;
     MarketInfo market; // MarketAdded
-    EventInfo event;   // EventAdded
+    EventInfo event; // EventAdded
 };
 
 using BookChanges = QVector<BookChange>;

@@ -25,15 +25,14 @@ QByteArray toJson(const google::protobuf::Message &message)
     return QByteArray::fromStdString(json);
 }
 
-bool decode(const QByteArray &data, WireFormat format, google::protobuf::Message *message,
-            QString *error)
+bool decode(
+    const QByteArray &data, WireFormat format, google::protobuf::Message *message, QString *error)
 {
     if (format == WireFormat::Json) {
         google::protobuf::util::JsonParseOptions options;
         options.ignore_unknown_fields = true;
         const auto status = google::protobuf::util::JsonStringToMessage(
-            google::protobuf::StringPiece(data.constData(), size_t(data.size())), message,
-            options);
+            google::protobuf::StringPiece(data.constData(), size_t(data.size())), message, options);
         if (!status.ok()) {
             if (error)
                 *error = QStringLiteral("not a valid JSON message: %1")
@@ -134,7 +133,7 @@ MarketInfo fromProto(const pb::Market &market)
     info.selections.reserve(market.selections_size());
     for (const pb::Selection &s : market.selections()) {
         info.selections.append(
-            SelectionInfo{s.id(), QString::fromStdString(s.name()), s.price(), s.winner()});
+            SelectionInfo {s.id(), QString::fromStdString(s.name()), s.price(), s.winner()});
     }
     return info;
 }

@@ -26,8 +26,8 @@ QByteArray encode(const google::protobuf::Message &message, WireFormat format);
 
 /// Parses \a data into \a message. Unknown fields are ignored in both formats, so a peer
 /// built against a newer schema is understood. On failure returns false and sets \a error.
-bool decode(const QByteArray &data, WireFormat format, google::protobuf::Message *message,
-            QString *error);
+bool decode(
+    const QByteArray &data, WireFormat format, google::protobuf::Message *message, QString *error);
 
 /// The JSON mapping of any message, on one line; what `oddsdesk-client --json` prints.
 QByteArray toJson(const google::protobuf::Message &message);

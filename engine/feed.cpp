@@ -47,9 +47,8 @@ BookChanges conflate(const BookChanges &changes)
 } // namespace
 
 Feed::Feed(QObject *parent)
-    : Feed(Config{}, parent)
-{
-}
+    : Feed(Config {}, parent)
+{ }
 
 Feed::Feed(const Config &config, QObject *parent)
     : QObject(parent)
@@ -219,8 +218,8 @@ void Feed::trimJournal(qint64 nowUs)
 {
     const qint64 oldestKeptUs = nowUs - qint64(m_config.journalMaxAgeMs) * 1000;
     while (!m_journal.empty()
-           && (m_journal.size() > size_t(m_config.journalMaxBatches)
-               || m_journal.front()->flushedUs < oldestKeptUs)) {
+        && (m_journal.size() > size_t(m_config.journalMaxBatches)
+            || m_journal.front()->flushedUs < oldestKeptUs)) {
         m_journal.pop_front();
     }
 }
@@ -281,7 +280,7 @@ std::optional<std::vector<FeedBatchPtr>> Feed::batchesAfter(quint64 sequence) co
         return out;
     // Find the batch that starts right after the client's last sequence.
     auto it = std::lower_bound(m_journal.cbegin(), m_journal.cend(), sequence + 1,
-                               [](const FeedBatchPtr &b, quint64 s) { return b->fromSequence < s; });
+        [](const FeedBatchPtr &b, quint64 s) { return b->fromSequence < s; });
     if (it == m_journal.cend() || (*it)->fromSequence != sequence + 1)
         return std::nullopt;
     out.assign(it, m_journal.cend());

@@ -7,8 +7,7 @@ namespace OddsDesk {
 
 LatencyWindow::LatencyWindow(int capacity)
     : m_samples(qMax(1, capacity), 0)
-{
-}
+{ }
 
 void LatencyWindow::add(qint64 micros)
 {
@@ -51,7 +50,7 @@ qint64 ClockOffsetEstimator::addSample(qint64 commitUs, qint64 peerReceiveUs, qi
     if (arrivalUs < commitUs)
         arrivalUs = commitUs;
     // offset >= receive - arrival; offset <= receive - commit.
-    const Bounds sample{peerReceiveUs - arrivalUs, peerReceiveUs - commitUs};
+    const Bounds sample {peerReceiveUs - arrivalUs, peerReceiveUs - commitUs};
     if (m_bounds.size() < Window) {
         m_bounds.append(sample);
     } else {

@@ -10,7 +10,7 @@ namespace OddsDesk {
 /// Decimal odds held exactly as an integer number of hundredths: 157 is 1.57.
 using Price = quint32;
 
-constexpr Price MinPrice = 101;    // 1.01: the shortest odds anyone quotes
+constexpr Price MinPrice = 101; // 1.01: the shortest odds anyone quotes
 constexpr Price MaxPrice = 100000; // 1000: the longest odds the exchanges accept
 
 /// The outcome of reading a price a person or a file wrote. Either a valid price or a

@@ -63,17 +63,15 @@ public:
     {
         m_socket->setParent(this);
         m_connectedUs = m_lastInboundUs = monotonicMicros();
-        m_remote = QStringLiteral("%1:%2")
-                       .arg(socket->peerAddress().toString())
-                       .arg(socket->peerPort());
+        m_remote
+            = QStringLiteral("%1:%2").arg(socket->peerAddress().toString()).arg(socket->peerPort());
         connect(m_socket, &QWebSocket::binaryMessageReceived, this,
-                [this](const QByteArray &data) { onMessage(data, WireFormat::Binary); });
-        connect(m_socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
-            onMessage(text.toUtf8(), WireFormat::Json);
-        });
+            [this](const QByteArray &data) { onMessage(data, WireFormat::Binary); });
+        connect(m_socket, &QWebSocket::textMessageReceived, this,
+            [this](const QString &text) { onMessage(text.toUtf8(), WireFormat::Json); });
         connect(m_socket, &QWebSocket::pong, this, [this] { touch(); });
         connect(m_socket, &QWebSocket::disconnected, this,
-                [this] { m_server->connectionClosed(this); });
+            [this] { m_server->connectionClosed(this); });
     }
 
     QWebSocket *socket() const { return m_socket; }
@@ -107,13 +105,12 @@ public:
     void send(const pb::ServerMessage &message) { send(Codec::encode(message, m_format)); }
 
     /// Sends an error message, then closes with the matching close code. Logs once.
-    void fail(pb::Error::Code code, QWebSocketProtocol::CloseCode closeCode,
-              const QString &reason)
+    void fail(pb::Error::Code code, QWebSocketProtocol::CloseCode closeCode, const QString &reason)
     {
         if (m_state == State::Closing)
             return;
-        qCWarning(lcNet).noquote() << "closing session" << label() << "from" << m_remote
-                                   << "with" << int(closeCode) << "-" << reason;
+        qCWarning(lcNet).noquote() << "closing session" << label() << "from" << m_remote << "with"
+                                   << int(closeCode) << "-" << reason;
         if (closeCode != QWebSocketProtocol::CloseCodeGoingAway
             && closeCode != QWebSocketProtocol::CloseCodeNormal)
             ++m_server->m_protocolErrors;
@@ -143,10 +140,11 @@ private:
         if (m_state == State::Closing)
             return;
         if (received != m_format) {
-            fail(pb::Error::CODE_UNSUPPORTED_DATA, QWebSocketProtocol::CloseCodeDatatypeNotSupported,
-                 m_format == WireFormat::Binary
-                     ? QStringLiteral("text frame on the binary subprotocol")
-                     : QStringLiteral("binary frame on the JSON subprotocol"));
+            fail(pb::Error::CODE_UNSUPPORTED_DATA,
+                QWebSocketProtocol::CloseCodeDatatypeNotSupported,
+                m_format == WireFormat::Binary
+                    ? QStringLiteral("text frame on the binary subprotocol")
+                    : QStringLiteral("binary frame on the JSON subprotocol"));
             return;
         }
         pb::ClientMessage message;
@@ -159,7 +157,7 @@ private:
         case pb::ClientMessage::kHello:
             if (m_state != State::AwaitingHello) {
                 fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
-                     QStringLiteral("a second hello on one connection"));
+                    QStringLiteral("a second hello on one connection"));
                 return;
             }
             m_server->handleHello(this, message.hello());
@@ -168,7 +166,7 @@ private:
         case pb::ClientMessage::kTelemetry:
             if (m_state != State::Live) {
                 fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
-                     QStringLiteral("a message before hello"));
+                    QStringLiteral("a message before hello"));
                 return;
             }
             if (message.has_ack())
@@ -180,7 +178,7 @@ private:
             break;
         }
         fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
-             QStringLiteral("a message of no type this server knows"));
+            QStringLiteral("a message of no type this server knows"));
     }
 
     FeedServer *m_server;
@@ -199,16 +197,15 @@ FeedServer::FeedServer(Feed *feed, const ServerConfig &config, QObject *parent)
     , m_feed(feed)
     , m_config(config)
 {
-    m_server = new QWebSocketServer(QStringLiteral("OddsDesk"), QWebSocketServer::NonSecureMode,
-                                    this);
+    m_server
+        = new QWebSocketServer(QStringLiteral("OddsDesk"), QWebSocketServer::NonSecureMode, this);
     m_server->setSupportedSubprotocols(
         {QString::fromLatin1(BinarySubprotocol), QString::fromLatin1(JsonSubprotocol)});
     m_server->setMaxPendingConnections(m_config.maxPendingConnections);
     m_server->setHandshakeTimeout(m_config.helloTimeoutMs);
     connect(m_server, &QWebSocketServer::newConnection, this, &FeedServer::onNewConnection);
-    connect(m_server, &QWebSocketServer::acceptError, this, [](QAbstractSocket::SocketError e) {
-        qCWarning(lcNet) << "accept failed:" << e;
-    });
+    connect(m_server, &QWebSocketServer::acceptError, this,
+        [](QAbstractSocket::SocketError e) { qCWarning(lcNet) << "accept failed:" << e; });
     connect(m_feed, &Feed::flushed, this, &FeedServer::onFlushed);
     connect(m_feed, &Feed::bookReset, this, &FeedServer::onBookReset);
 
@@ -280,9 +277,9 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
 {
     if (hello.protocol_version() != ProtocolVersion) {
         connection->fail(pb::Error::CODE_UNSUPPORTED_VERSION,
-                         QWebSocketProtocol::CloseCodeProtocolError,
-                         QStringLiteral("protocol version %1 is not served; this server speaks 1")
-                             .arg(hello.protocol_version()));
+            QWebSocketProtocol::CloseCodeProtocolError,
+            QStringLiteral("protocol version %1 is not served; this server speaks 1")
+                .arg(hello.protocol_version()));
         return;
     }
 
@@ -303,7 +300,7 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
     if (!session) {
         refusal = QStringLiteral("unknown or expired session");
     } else if (!constantTimeEquals(session->resumeToken.toLatin1(),
-                                   QByteArray::fromStdString(resume.resume_token()))) {
+                   QByteArray::fromStdString(resume.resume_token()))) {
         refusal = QStringLiteral("wrong resume token");
         session = nullptr; // never hand another session's state to this client
     }
@@ -315,8 +312,8 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
         ++session->snapshotFallbacks;
         ++m_fallbacks;
         attach(session, connection);
-        addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("snapshot-fallback"),
-                    refusal);
+        addTimeline(
+            session, TimelineEntry::Source::Engine, QStringLiteral("snapshot-fallback"), refusal);
         sendSnapshot(session);
         return;
     }
@@ -328,9 +325,9 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
         old->setSession(nullptr);
         session->connection = nullptr;
         addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("taken-over"),
-                    QStringLiteral("previous connection %1 replaced").arg(old->remote()));
+            QStringLiteral("previous connection %1 replaced").arg(old->remote()));
         old->close(QWebSocketProtocol::CloseCodeNormal,
-                   QStringLiteral("session taken over by a newer connection"));
+            QStringLiteral("session taken over by a newer connection"));
     }
     session->clientName = QString::fromStdString(hello.client_name());
     session->clientVersion = QString::fromStdString(hello.client_version());
@@ -349,8 +346,8 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
         qCInfo(lcNet).noquote() << "session" << id << "fell back to a snapshot:" << why;
         ++session->snapshotFallbacks;
         ++m_fallbacks;
-        addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("snapshot-fallback"),
-                    why);
+        addTimeline(
+            session, TimelineEntry::Source::Engine, QStringLiteral("snapshot-fallback"), why);
         sendSnapshot(session);
         return;
     }
@@ -373,11 +370,11 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
     for (const FeedBatchPtr &batch : *missed)
         sendBatch(session, *batch);
     addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("resumed"),
-                QStringLiteral("from sequence %1, %2 frames replayed")
-                    .arg(resume.last_sequence())
-                    .arg(missed->size()));
-    qCInfo(lcNet).noquote() << "session" << id << "resumed from" << resume.last_sequence()
-                            << "with" << missed->size() << "frames";
+        QStringLiteral("from sequence %1, %2 frames replayed")
+            .arg(resume.last_sequence())
+            .arg(missed->size()));
+    qCInfo(lcNet).noquote() << "session" << id << "resumed from" << resume.last_sequence() << "with"
+                            << missed->size() << "frames";
 }
 
 Session *FeedServer::createSession(Connection *connection, const pb::Hello &hello)
@@ -404,7 +401,7 @@ void FeedServer::attach(Session *session, Connection *connection)
     connection->setSession(session);
     connection->setState(Connection::State::Live);
     addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("connected"),
-                QStringLiteral("from %1").arg(connection->remote()));
+        QStringLiteral("from %1").arg(connection->remote()));
 }
 
 void FeedServer::sendSnapshot(Session *session)
@@ -439,18 +436,18 @@ void FeedServer::sendBatch(Session *session, const FeedBatch &batch)
         return; // already has it: never a duplicate
     if (batch.fromSequence != session->lastSentSequence + 1) {
         // Cannot happen while the feed and the server agree; refuse to send a gap.
-        qCWarning(lcNet).noquote() << "session" << session->id << "would skip from"
-                                   << session->lastSentSequence << "to" << batch.fromSequence
-                                   << "; sending a snapshot";
+        qCWarning(lcNet).noquote()
+            << "session" << session->id << "would skip from" << session->lastSentSequence << "to"
+            << batch.fromSequence << "; sending a snapshot";
         sendSnapshot(session);
         return;
     }
     if (connection->socket()->bytesToWrite() > m_config.maxQueuedBytes) {
         connection->fail(pb::Error::CODE_TOO_SLOW, QWebSocketProtocol::CloseCodePolicyViolated,
-                         QStringLiteral("too slow: more than %1 bytes queued; resume to catch up")
-                             .arg(m_config.maxQueuedBytes));
+            QStringLiteral("too slow: more than %1 bytes queued; resume to catch up")
+                .arg(m_config.maxQueuedBytes));
         addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("too-slow"),
-                    QStringLiteral("queue over %1 bytes").arg(m_config.maxQueuedBytes));
+            QStringLiteral("queue over %1 bytes").arg(m_config.maxQueuedBytes));
         return;
     }
     connection->send(batch.frame(connection->format()));
@@ -475,7 +472,7 @@ void FeedServer::onBookReset()
         if (Session *session = connection->session()) {
             if (connection->state() == Connection::State::Live) {
                 addTimeline(session, TimelineEntry::Source::Engine,
-                            QStringLiteral("snapshot-fallback"), QStringLiteral("book replaced"));
+                    QStringLiteral("snapshot-fallback"), QStringLiteral("book replaced"));
                 sendSnapshot(session);
             }
         }
@@ -487,9 +484,9 @@ void FeedServer::handleAck(Connection *connection, const pb::Ack &ack)
     Session *session = connection->session();
     if (ack.sequence() > session->lastSentSequence) {
         connection->fail(pb::Error::CODE_POLICY, QWebSocketProtocol::CloseCodePolicyViolated,
-                         QStringLiteral("ack of sequence %1 beyond the %2 sent")
-                             .arg(ack.sequence())
-                             .arg(session->lastSentSequence));
+            QStringLiteral("ack of sequence %1 beyond the %2 sent")
+                .arg(ack.sequence())
+                .arg(session->lastSentSequence));
         return;
     }
     session->lastAckedSequence = qMax(session->lastAckedSequence, ack.sequence());
@@ -590,10 +587,12 @@ void FeedServer::connectionClosed(Connection *connection)
 void FeedServer::housekeeping()
 {
     const qint64 nowUs = monotonicMicros();
-    const qint64 deadUs = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
+    const qint64 deadUs
+        = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
     const qint64 helloUs = qint64(m_config.helloTimeoutMs) * 1000;
 
-    const bool heartbeatDue = nowUs - m_lastHeartbeatUs >= qint64(m_config.heartbeatIntervalMs) * 1000;
+    const bool heartbeatDue
+        = nowUs - m_lastHeartbeatUs >= qint64(m_config.heartbeatIntervalMs) * 1000;
     QByteArray heartbeat[2];
     if (heartbeatDue) {
         m_lastHeartbeatUs = nowUs;
@@ -611,8 +610,8 @@ void FeedServer::housekeeping()
         case Connection::State::AwaitingHello:
             if (nowUs - connection->connectedUs() > helloUs) {
                 connection->fail(pb::Error::CODE_HANDSHAKE_TIMEOUT,
-                                 QWebSocketProtocol::CloseCodePolicyViolated,
-                                 QStringLiteral("no hello within %1 ms").arg(m_config.helloTimeoutMs));
+                    QWebSocketProtocol::CloseCodePolicyViolated,
+                    QStringLiteral("no hello within %1 ms").arg(m_config.helloTimeoutMs));
             }
             break;
         case Connection::State::Live:
@@ -621,8 +620,8 @@ void FeedServer::housekeeping()
                                         .arg((nowUs - connection->lastInboundUs()) / 1000);
                 qCInfo(lcNet).noquote() << "session" << connection->label() << why;
                 if (Session *session = connection->session()) {
-                    addTimeline(session, TimelineEntry::Source::Engine,
-                                QStringLiteral("dead"), why);
+                    addTimeline(
+                        session, TimelineEntry::Source::Engine, QStringLiteral("dead"), why);
                 }
                 connection->close(QWebSocketProtocol::CloseCodeGoingAway, why);
                 // The peer will not answer the close handshake; do not wait for it.
@@ -699,23 +698,22 @@ FeedMetrics FeedServer::takeMetrics()
     QVector<ClientLatency> clients;
     for (const auto &session : std::as_const(m_sessions)) {
         if (session->connection && !session->latency.isEmpty()) {
-            clients.append(ClientLatency{session->id, session->clientName,
-                                         session->latency.percentile(0.5),
-                                         session->latency.percentile(0.99)});
+            clients.append(ClientLatency {session->id, session->clientName,
+                session->latency.percentile(0.5), session->latency.percentile(0.99)});
         }
     }
     const int worst = qMin(WorstClientCount, int(clients.size()));
     std::partial_sort(clients.begin(), clients.begin() + worst, clients.end(),
-                      [](const ClientLatency &a, const ClientLatency &b) { return a.p99Us > b.p99Us; });
+        [](const ClientLatency &a, const ClientLatency &b) { return a.p99Us > b.p99Us; });
     clients.resize(worst);
     m.worstClients = clients;
     return m;
 }
 
-void FeedServer::addTimeline(Session *session, TimelineEntry::Source source, const QString &kind,
-                             const QString &detail)
+void FeedServer::addTimeline(
+    Session *session, TimelineEntry::Source source, const QString &kind, const QString &detail)
 {
-    session->timeline.push_back(TimelineEntry{wallMillis(), source, kind, detail});
+    session->timeline.push_back(TimelineEntry {wallMillis(), source, kind, detail});
     while (session->timeline.size() > size_t(m_config.timelineCapacity))
         session->timeline.pop_front();
 }

@@ -51,7 +51,7 @@ struct TimelineEntry
     enum class Source : quint8 { Engine, Client };
     qint64 timeMs = 0; // UTC wall time, ours
     Source source = Source::Engine;
-    QString kind;      // "connected", "closed", "resumed", "reconnect-attempt", ...
+    QString kind; // "connected", "closed", "resumed", "reconnect-attempt", ...
     QString detail;
 };
 
@@ -132,8 +132,8 @@ private:
     void attach(Session *session, Connection *connection);
     void sendSnapshot(Session *session);
     void sendBatch(Session *session, const FeedBatch &batch);
-    void addTimeline(Session *session, TimelineEntry::Source source, const QString &kind,
-                     const QString &detail);
+    void addTimeline(
+        Session *session, TimelineEntry::Source source, const QString &kind, const QString &detail);
 
     Feed *m_feed;
     ServerConfig m_config;

@@ -1,0 +1,225 @@
+#include "engine.h"
+
+#include "simulator.h"
+
+#include <QCoreApplication>
+#include <QMetaObject>
+
+namespace OddsDesk {
+
+void registerEngineTypes()
+{
+    qRegisterMetaType<BookData>();
+    qRegisterMetaType<BookChanges>();
+    qRegisterMetaType<FeedMetrics>();
+    qRegisterMetaType<FeedBatchPtr>();
+}
+
+Engine::Engine(const EngineConfig &config, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+{
+    registerEngineTypes();
+    m_thread.setObjectName(QStringLiteral("oddsdesk-engine"));
+    m_core = new EngineCore(m_config);
+    m_core->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_core, &QObject::deleteLater);
+
+    connect(m_core, &EngineCore::started, this, [this](const QUrl &url) {
+        m_url = url;
+        Q_EMIT started(url);
+    });
+    connect(m_core, &EngineCore::failed, this, &Engine::failed);
+    connect(m_core, &EngineCore::bookReset, this, &Engine::bookReset);
+    connect(m_core, &EngineCore::bookChanged, this, &Engine::bookChanged);
+    connect(m_core, &EngineCore::metricsUpdated, this, &Engine::metricsUpdated);
+    connect(m_core, &EngineCore::editRejected, this, &Engine::editRejected);
+    connect(m_core, &EngineCore::simulatorChanged, this, &Engine::simulatorChanged);
+    m_thread.start();
+}
+
+Engine::~Engine()
+{
+    shutdown();
+}
+
+void Engine::start(const BookData &book)
+{
+    QMetaObject::invokeMethod(m_core, [core = m_core, book] { core->start(book); });
+}
+
+void Engine::shutdown()
+{
+    if (!m_thread.isRunning())
+        return;
+    QMetaObject::invokeMethod(m_core, &EngineCore::stop, Qt::BlockingQueuedConnection);
+    m_thread.quit();
+    m_thread.wait();
+}
+
+void Engine::setPrice(quint32 selectionId, Price price, std::optional<Price> expected)
+{
+    QMetaObject::invokeMethod(m_core, [core = m_core, selectionId, price, expected] {
+        core->setPrice(selectionId, price, expected);
+    });
+}
+
+void Engine::setStatus(quint32 marketId, MarketStatus status)
+{
+    QMetaObject::invokeMethod(
+        m_core, [core = m_core, marketId, status] { core->setStatus(marketId, status); });
+}
+
+void Engine::setEventStatus(quint32 eventId, MarketStatus status)
+{
+    QMetaObject::invokeMethod(
+        m_core, [core = m_core, eventId, status] { core->setEventStatus(eventId, status); });
+}
+
+void Engine::loadBook(const BookData &book)
+{
+    QMetaObject::invokeMethod(m_core, [core = m_core, book] { core->loadBook(book); });
+}
+
+void Engine::setSimulatorEnabled(bool enabled)
+{
+    QMetaObject::invokeMethod(
+        m_core, [core = m_core, enabled] { core->setSimulatorEnabled(enabled); });
+}
+
+void Engine::setSimulatorRate(int changesPerSecond)
+{
+    QMetaObject::invokeMethod(
+        m_core, [core = m_core, changesPerSecond] { core->setSimulatorRate(changesPerSecond); });
+}
+
+void Engine::restartFeed()
+{
+    QMetaObject::invokeMethod(m_core, &EngineCore::restartFeed);
+}
+
+EngineCore::EngineCore(const EngineConfig &config)
+    : m_config(config)
+{ }
+
+EngineCore::~EngineCore() = default;
+
+void EngineCore::start(const BookData &book)
+{
+    // Everything is created here, on the engine thread, so that its timers and sockets
+    // belong to this thread.
+    m_feed = new Feed(m_config.feed, this);
+    m_server = new FeedServer(m_feed, m_config.server, this);
+    m_simulator = new PriceSimulator(m_feed, this);
+    m_simulator->setRate(m_config.simulateRate);
+
+    m_uiTimer = new QTimer(this);
+    m_uiTimer->setInterval(m_config.uiBatchIntervalMs);
+    m_uiTimer->setSingleShot(true);
+    connect(m_uiTimer, &QTimer::timeout, this, &EngineCore::emitPendingChanges);
+    connect(m_feed, &Feed::flushed, this, [this](const FeedBatchPtr &batch) {
+        m_uiPending.append(batch->changes);
+        if (!m_uiTimer->isActive())
+            m_uiTimer->start();
+    });
+    connect(m_feed, &Feed::bookReset, this, &EngineCore::emitBookReset);
+
+    m_metricsTimer = new QTimer(this);
+    m_metricsTimer->setInterval(m_config.metricsIntervalMs);
+    connect(m_metricsTimer, &QTimer::timeout, this, &EngineCore::emitMetrics);
+
+    m_feed->resetBook(book);
+    if (!m_server->listen()) {
+        Q_EMIT failed(m_server->errorString());
+        return;
+    }
+    m_metricsTimer->start();
+    setSimulatorEnabled(m_config.simulate);
+    Q_EMIT started(m_server->url());
+}
+
+void EngineCore::stop()
+{
+    if (!m_server)
+        return;
+    m_simulator->setEnabled(false);
+    m_metricsTimer->stop();
+    m_feed->flush();
+    m_server->closeAll(
+        QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("the server is shutting down"));
+    // Give the close frames a moment to leave before the sockets are destroyed.
+    QCoreApplication::processEvents(QEventLoop::AllEvents, 100);
+}
+
+void EngineCore::setPrice(quint32 selectionId, Price price, std::optional<Price> expected)
+{
+    const QString error = m_feed->setPrice(selectionId, price, expected);
+    if (!error.isEmpty())
+        Q_EMIT editRejected(error);
+}
+
+void EngineCore::setStatus(quint32 marketId, MarketStatus status)
+{
+    const QString error = m_feed->setStatus(marketId, status);
+    if (!error.isEmpty())
+        Q_EMIT editRejected(error);
+}
+
+void EngineCore::setEventStatus(quint32 eventId, MarketStatus status)
+{
+    QVector<quint32> ids;
+    for (const MarketInfo &market : m_feed->book().markets()) {
+        if (market.eventId == eventId)
+            ids.append(market.id);
+    }
+    for (quint32 id : std::as_const(ids)) {
+        const MarketInfo *market = m_feed->book().market(id);
+        if (market->status == MarketStatus::Closed)
+            continue;
+        setStatus(id, status);
+    }
+    m_feed->flush(); // one frame for the whole event
+}
+
+void EngineCore::loadBook(const BookData &book)
+{
+    m_uiPending.clear();
+    m_feed->resetBook(book);
+}
+
+void EngineCore::setSimulatorEnabled(bool enabled)
+{
+    m_simulator->setEnabled(enabled);
+    Q_EMIT simulatorChanged(m_simulator->isEnabled(), m_simulator->rate());
+}
+
+void EngineCore::setSimulatorRate(int changesPerSecond)
+{
+    m_simulator->setRate(changesPerSecond);
+    Q_EMIT simulatorChanged(m_simulator->isEnabled(), m_simulator->rate());
+}
+
+void EngineCore::restartFeed()
+{
+    m_server->abortAll();
+}
+
+void EngineCore::emitBookReset()
+{
+    m_uiPending.clear();
+    Q_EMIT bookReset(m_feed->book().toData(), m_feed->headSequence(), m_feed->epoch());
+}
+
+void EngineCore::emitPendingChanges()
+{
+    if (m_uiPending.isEmpty())
+        return;
+    Q_EMIT bookChanged(std::exchange(m_uiPending, {}));
+}
+
+void EngineCore::emitMetrics()
+{
+    Q_EMIT metricsUpdated(m_server->takeMetrics());
+}
+
+} // namespace OddsDesk

@@ -1,0 +1,130 @@
+#pragma once
+
+#include "book.h"
+#include "feed.h"
+#include "metrics.h"
+#include "server.h"
+
+#include <QObject>
+#include <QThread>
+#include <QUrl>
+
+#include <memory>
+#include <optional>
+
+namespace OddsDesk {
+
+class EngineCore;
+
+struct EngineConfig
+{
+    ServerConfig server;
+    Feed::Config feed;
+    bool simulate = false;
+    int simulateRate = 20; // price changes a second across the book
+    // 250 ms: four chart points a second move smoothly and cost the UI almost nothing.
+    int metricsIntervalMs = 250;
+    // 50 ms: book changes reach the window at most 20 times a second, in one batch each.
+    int uiBatchIntervalMs = 50;
+};
+
+/// The one door to the feed engine. Lives on the caller's (GUI) thread and runs the book,
+/// the feed, the server and the simulator on a thread of its own, named "oddsdesk-engine".
+/// Every command is asynchronous; results come back as signals, batched.
+class Engine : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit Engine(const EngineConfig &config, QObject *parent = nullptr);
+    /// Closes every session with "going away" (1001) and stops the engine thread.
+    ~Engine() override;
+
+    /// Starts the engine thread with \a book and starts listening. Emits started() or
+    /// failed() once.
+    void start(const BookData &book);
+    /// Closes sessions with 1001 and stops the thread; blocks until done. Idempotent.
+    void shutdown();
+
+    QUrl url() const { return m_url; }
+    const EngineConfig &config() const { return m_config; }
+
+    // Commands. Refusals come back as editRejected().
+    void setPrice(quint32 selectionId, Price price, std::optional<Price> expected = {});
+    void setStatus(quint32 marketId, MarketStatus status);
+    /// Sets every market of an event to \a status in one flush.
+    void setEventStatus(quint32 eventId, MarketStatus status);
+    /// Replaces the whole book (an import): a new epoch; clients get a new snapshot.
+    void loadBook(const BookData &book);
+    void setSimulatorEnabled(bool enabled);
+    void setSimulatorRate(int changesPerSecond);
+    /// Cuts every connection at once; sessions are kept so clients resume.
+    void restartFeed();
+
+Q_SIGNALS:
+    void started(const QUrl &url);
+    void failed(const QString &error);
+    /// The whole book, at start and after loadBook().
+    void bookReset(const OddsDesk::BookData &book, quint64 sequence, const QString &epoch);
+    /// Accepted changes since the last batch, in sequence order.
+    void bookChanged(const OddsDesk::BookChanges &changes);
+    void metricsUpdated(const OddsDesk::FeedMetrics &metrics);
+    void editRejected(const QString &reason);
+    void simulatorChanged(bool enabled, int rate);
+
+private:
+    EngineConfig m_config;
+    QThread m_thread;
+    EngineCore *m_core = nullptr; // lives on m_thread
+    QUrl m_url;
+};
+
+/// The engine's state on its own thread. Internal to the engine; the UI sees Engine only.
+class EngineCore : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit EngineCore(const EngineConfig &config);
+    ~EngineCore() override;
+
+    Feed *feed() const { return m_feed; }
+    FeedServer *server() const { return m_server; }
+
+    void start(const BookData &book);
+    void stop();
+    void setPrice(quint32 selectionId, Price price, std::optional<Price> expected);
+    void setStatus(quint32 marketId, MarketStatus status);
+    void setEventStatus(quint32 eventId, MarketStatus status);
+    void loadBook(const BookData &book);
+    void setSimulatorEnabled(bool enabled);
+    void setSimulatorRate(int changesPerSecond);
+    void restartFeed();
+
+Q_SIGNALS:
+    void started(const QUrl &url);
+    void failed(const QString &error);
+    void bookReset(const OddsDesk::BookData &book, quint64 sequence, const QString &epoch);
+    void bookChanged(const OddsDesk::BookChanges &changes);
+    void metricsUpdated(const OddsDesk::FeedMetrics &metrics);
+    void editRejected(const QString &reason);
+    void simulatorChanged(bool enabled, int rate);
+
+private:
+    void emitBookReset();
+    void emitPendingChanges();
+    void emitMetrics();
+
+    EngineConfig m_config;
+    Feed *m_feed = nullptr;
+    FeedServer *m_server = nullptr;
+    class PriceSimulator *m_simulator = nullptr;
+    QTimer *m_uiTimer = nullptr;
+    QTimer *m_metricsTimer = nullptr;
+    BookChanges m_uiPending;
+};
+
+/// Registers the engine's types with Qt's meta-type system, for queued signals.
+void registerEngineTypes();
+
+} // namespace OddsDesk

@@ -1,0 +1,171 @@
+// oddsdesk-client: the reference feed client. Connects to an OddsDesk feed, keeps its own
+// copy of the book, acknowledges what it applied and prints what it receives.
+
+#include "clock.h"
+#include "codec.h"
+#include "feedclient.h"
+#include "signalwatcher.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QTextStream>
+#include <QTimer>
+
+
+using namespace OddsDesk;
+
+namespace {
+
+QTextStream &out()
+{
+    static QTextStream stream(stdout);
+    return stream;
+}
+
+QTextStream &err()
+{
+    static QTextStream stream(stderr);
+    return stream;
+}
+
+void printSummary(const FeedClient &client)
+{
+    const FeedClientStats &s = client.stats();
+    err() << "summary: frames " << s.framesReceived << ", deltas " << s.deltasApplied
+          << ", changes " << s.changesApplied << ", snapshots " << s.snapshots << ", gaps "
+          << s.gaps << ", duplicates " << s.duplicates << ", reconnects " << s.reconnects
+          << ", resumes " << s.resumes << ", fallbacks " << s.snapshotFallbacks
+          << ", latency p50 " << client.latency().percentile(0.5) / 1000.0 << " ms, p99 "
+          << client.latency().percentile(0.99) / 1000.0 << " ms, head " << client.lastSequence()
+          << Qt::endl;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("oddsdesk-client"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(ODDSDESK_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Connects to an OddsDesk feed, keeps its own copy of the book from the "
+                       "snapshot and the deltas, acknowledges them and measures delivery "
+                       "latency."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("URL"), QStringLiteral("ws://host:port of the feed"));
+    const QCommandLineOption json(QStringLiteral("json"),
+                                  QStringLiteral("Print one JSON line per message received."));
+    const QCommandLineOption format(QStringLiteral("format"),
+                                    QStringLiteral("Wire format: binary (default) or json."),
+                                    QStringLiteral("FORMAT"), QStringLiteral("binary"));
+    const QCommandLineOption name(QStringLiteral("name"), QStringLiteral("Client name in the hello."),
+                                  QStringLiteral("NAME"), QStringLiteral("oddsdesk-client"));
+    const QCommandLineOption duration(QStringLiteral("duration"),
+                                      QStringLiteral("Stop after this many seconds."),
+                                      QStringLiteral("SECONDS"));
+    const QCommandLineOption deltas(QStringLiteral("deltas"),
+                                    QStringLiteral("Stop after this many deltas."),
+                                    QStringLiteral("N"));
+    const QCommandLineOption noReconnect(QStringLiteral("no-reconnect"),
+                                         QStringLiteral("Exit when the connection closes."));
+    const QCommandLineOption token(QStringLiteral("token"),
+                                   QStringLiteral("Authentication token for the hello."),
+                                   QStringLiteral("TOKEN"));
+    parser.addOptions({json, format, name, duration, deltas, noReconnect, token});
+    parser.process(app);
+
+    if (parser.positionalArguments().size() != 1) {
+        err() << "oddsdesk-client: give exactly one feed URL, such as ws://127.0.0.1:8765"
+              << Qt::endl;
+        return 2;
+    }
+    FeedClientConfig config;
+    config.url = QUrl(parser.positionalArguments().first());
+    if (!config.url.isValid() || (config.url.scheme() != QLatin1String("ws")
+                                  && config.url.scheme() != QLatin1String("wss"))) {
+        err() << "oddsdesk-client: \"" << parser.positionalArguments().first()
+              << "\" is not a ws:// or wss:// URL" << Qt::endl;
+        return 2;
+    }
+    const QString formatName = parser.value(format).toLower();
+    if (formatName != QLatin1String("binary") && formatName != QLatin1String("json")) {
+        err() << "oddsdesk-client: --format takes binary or json, not \"" << formatName << "\""
+              << Qt::endl;
+        return 2;
+    }
+    config.format = formatName == QLatin1String("json") ? WireFormat::Json : WireFormat::Binary;
+    config.clientName = parser.value(name);
+    config.clientVersion = QCoreApplication::applicationVersion();
+    config.autoReconnect = !parser.isSet(noReconnect);
+    config.authToken = parser.value(token);
+
+    bool ok = true;
+    const int durationS = parser.isSet(duration) ? parser.value(duration).toInt(&ok) : 0;
+    if (!ok || durationS < 0) {
+        err() << "oddsdesk-client: --duration takes a whole number of seconds" << Qt::endl;
+        return 2;
+    }
+    const qint64 maxDeltas = parser.isSet(deltas) ? parser.value(deltas).toLongLong(&ok) : 0;
+    if (!ok || maxDeltas < 0) {
+        err() << "oddsdesk-client: --deltas takes a whole number" << Qt::endl;
+        return 2;
+    }
+
+    FeedClient client(config);
+    const bool printJson = parser.isSet(json);
+    QObject::connect(&client, &FeedClient::messageReceived, &app,
+                     [printJson](const oddsdesk::v1::ServerMessage &message) {
+                         if (printJson)
+                             out() << Codec::toJson(message) << Qt::endl;
+                     });
+    QObject::connect(&client, &FeedClient::welcomed, &app, [&](bool resumed) {
+        if (!printJson)
+            out() << "welcome: session " << client.sessionId() << ", epoch " << client.epoch()
+                  << (resumed ? ", resumed" : ", new") << Qt::endl;
+    });
+    QObject::connect(&client, &FeedClient::snapshotApplied, &app, [&](quint64 sequence) {
+        if (!printJson)
+            out() << "snapshot at " << sequence << ": " << client.book().eventCount()
+                  << " events, " << client.book().marketCount() << " markets" << Qt::endl;
+    });
+    QObject::connect(&client, &FeedClient::deltaApplied, &app,
+                     [&](const BookChanges &changes, quint64 to) {
+                         if (!printJson)
+                             out() << "delta to " << to << ": " << changes.size() << " changes"
+                                   << Qt::endl;
+                         if (maxDeltas > 0 && qint64(client.stats().deltasApplied) >= maxDeltas)
+                             QCoreApplication::quit();
+                     });
+    QObject::connect(&client, &FeedClient::staleChanged, &app, [](bool stale) {
+        err() << (stale ? "stale: no message from the feed for 3 heartbeats"
+                        : "live again")
+              << Qt::endl;
+    });
+    QObject::connect(&client, &FeedClient::reconnectScheduled, &app, [](int attempt, int delay) {
+        err() << "reconnecting: attempt " << attempt << " in " << delay << " ms" << Qt::endl;
+    });
+    QObject::connect(&client, &FeedClient::serverError, &app, [](int code, const QString &text) {
+        err() << "server error " << code << ": " << text << Qt::endl;
+    });
+    QObject::connect(&client, &FeedClient::disconnected, &app,
+                     [&](int code, const QString &reason) {
+                         err() << "disconnected: " << code << " " << reason << Qt::endl;
+                         if (!config.autoReconnect)
+                             QCoreApplication::exit(code == 1000 || code == 1001 ? 0 : 1);
+                     });
+
+    SignalWatcher watcher;
+    QObject::connect(&watcher, &SignalWatcher::terminationRequested, &app,
+                     &QCoreApplication::quit);
+    if (durationS > 0)
+        QTimer::singleShot(durationS * 1000, &app, &QCoreApplication::quit);
+
+    client.start();
+    const int rc = app.exec();
+    client.stop();
+    printSummary(client);
+    return rc;
+}

@@ -1,0 +1,121 @@
+#include "consoleoptions.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+
+#include <cstring>
+
+bool wantsHeadless(int argc, char **argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--headless") == 0)
+            return true;
+    }
+    return false;
+}
+
+namespace {
+
+// Reads a whole number within [low, high] from an option, or says what is wrong.
+QString readInt(const QCommandLineParser &parser, const QCommandLineOption &option, int low,
+                int high, int *value)
+{
+    if (!parser.isSet(option))
+        return QString();
+    bool ok = false;
+    const int parsed = parser.value(option).toInt(&ok);
+    if (!ok || parsed < low || parsed > high) {
+        return QStringLiteral("--%1 takes a whole number from %2 to %3, not \"%4\"")
+            .arg(option.names().first())
+            .arg(low)
+            .arg(high)
+            .arg(parser.value(option));
+    }
+    *value = parsed;
+    return QString();
+}
+
+} // namespace
+
+QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *options)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("OddsDesk: the trading desk's console and its live feed engine."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+
+    const QCommandLineOption headless(QStringLiteral("headless"),
+                                      QStringLiteral("Run the engine without a window."));
+    const QCommandLineOption import(QStringLiteral("import"),
+                                    QStringLiteral("Load a football-data.co.uk season file."),
+                                    QStringLiteral("PATH"));
+    const QCommandLineOption bookmaker(
+        QStringLiteral("bookmaker"),
+        QStringLiteral("Whose 1X2 prices to import: B365 (default), BW, IW, PS, WH or VC."),
+        QStringLiteral("NAME"), QStringLiteral("B365"));
+    const QCommandLineOption bind(QStringLiteral("bind"),
+                                  QStringLiteral("Address to listen on (default 127.0.0.1)."),
+                                  QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1"));
+    const QCommandLineOption port(QStringLiteral("port"),
+                                  QStringLiteral("Port to listen on; 0 picks a free one "
+                                                 "(default 8765)."),
+                                  QStringLiteral("PORT"), QStringLiteral("8765"));
+    const QCommandLineOption simulate(QStringLiteral("simulate"),
+                                      QStringLiteral("Start the price simulator."));
+    const QCommandLineOption simulateRate(
+        QStringLiteral("simulate-rate"),
+        QStringLiteral("Simulated price changes a second across the book (default 20)."),
+        QStringLiteral("N"));
+    const QCommandLineOption flushMs(
+        QStringLiteral("flush-ms"),
+        QStringLiteral("Collect changes for this many milliseconds per delta (default 10)."),
+        QStringLiteral("MS"));
+    const QCommandLineOption heartbeatMs(
+        QStringLiteral("heartbeat-ms"),
+        QStringLiteral("Heartbeat interval in milliseconds (default 2000)."), QStringLiteral("MS"));
+    const QCommandLineOption retentionS(
+        QStringLiteral("retention-s"),
+        QStringLiteral("Seconds a disconnected session is kept for resume (default 120)."),
+        QStringLiteral("SECONDS"));
+    parser.addOptions({headless, import, bookmaker, bind, port, simulate, simulateRate, flushMs,
+                       heartbeatMs, retentionS});
+
+    if (!parser.parse(arguments))
+        return parser.errorText();
+    if (parser.isSet(QStringLiteral("help")))
+        parser.showHelp(0);
+    if (parser.isSet(QStringLiteral("version")))
+        parser.showVersion();
+    if (!parser.positionalArguments().isEmpty()) {
+        return QStringLiteral("unexpected argument \"%1\"; see --help")
+            .arg(parser.positionalArguments().first());
+    }
+
+    options->headless = parser.isSet(headless);
+    options->importPath = parser.value(import);
+    options->bookmaker = parser.value(bookmaker).toUpper();
+
+    OddsDesk::EngineConfig &engine = options->engine;
+    if (!engine.server.bindAddress.setAddress(parser.value(bind)))
+        return QStringLiteral("--bind takes an IP address, not \"%1\"").arg(parser.value(bind));
+    int value = 0;
+    QString error;
+    value = engine.server.port;
+    if (!(error = readInt(parser, port, 0, 65535, &value)).isEmpty())
+        return error;
+    engine.server.port = quint16(value);
+    engine.simulate = parser.isSet(simulate);
+    if (!(error = readInt(parser, simulateRate, 1, 100000, &engine.simulateRate)).isEmpty())
+        return error;
+    if (!(error = readInt(parser, flushMs, 0, 1000, &engine.feed.flushIntervalMs)).isEmpty())
+        return error;
+    if (!(error = readInt(parser, heartbeatMs, 100, 60000, &engine.server.heartbeatIntervalMs))
+             .isEmpty())
+        return error;
+    value = engine.server.retentionMs / 1000;
+    if (!(error = readInt(parser, retentionS, 0, 86400, &value)).isEmpty())
+        return error;
+    engine.server.retentionMs = value * 1000;
+    return QString();
+}

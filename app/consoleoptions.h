@@ -1,0 +1,23 @@
+#pragma once
+
+#include "engine.h"
+
+#include <QString>
+#include <QStringList>
+
+/// What the console's command line asks for.
+struct ConsoleOptions
+{
+    OddsDesk::EngineConfig engine;
+    bool headless = false;
+    QString importPath;
+    QString bookmaker = QStringLiteral("B365");
+};
+
+/// True when the command line asks for no window; read before any application object
+/// exists, since a window needs a QApplication and a server must not.
+bool wantsHeadless(int argc, char **argv);
+
+/// Parses the console's command line. --help and --version print and exit. Returns an
+/// empty string on success, or a sentence naming the bad flag.
+QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *options);

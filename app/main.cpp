@@ -1,0 +1,100 @@
+// oddsdesk: the trading desk's console with the live feed engine inside it, or with
+// --headless the engine alone.
+
+#include "consoleoptions.h"
+#include "demobook.h"
+#include "engine.h"
+#include "footballdataimporter.h"
+#include "mainwindow.h"
+#include "signalwatcher.h"
+
+#include <QApplication>
+#include <QCoreApplication>
+#include <QTextStream>
+
+#include <memory>
+
+using namespace OddsDesk;
+
+namespace {
+
+QTextStream &err()
+{
+    static QTextStream stream(stderr);
+    return stream;
+}
+
+// The book to start with: the imported season, or the generated demo book. Returns false
+// when an import was asked for and failed; nothing starts on half a book.
+bool initialBook(const ConsoleOptions &options, BookData *book)
+{
+    if (options.importPath.isEmpty()) {
+        *book = generateDemoBook();
+        return true;
+    }
+    const ImportReport report = importFootballData(options.importPath, options.bookmaker);
+    if (!report.ok()) {
+        err() << "oddsdesk: " << report.error << Qt::endl;
+        return false;
+    }
+    for (const ImportIssue &issue : report.skipped)
+        err() << options.importPath << ":" << issue.line << ": skipped: " << issue.reason
+              << Qt::endl;
+    err() << "imported " << report.book.events.size() << " events and "
+          << report.book.markets.size() << " markets from " << options.importPath << " ("
+          << report.skipped.size() << " rows skipped)" << Qt::endl;
+    *book = report.book;
+    return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    const bool headless = wantsHeadless(argc, argv);
+    std::unique_ptr<QCoreApplication> app;
+    if (headless)
+        app = std::make_unique<QCoreApplication>(argc, argv);
+    else
+        app = std::make_unique<QApplication>(argc, argv);
+    QCoreApplication::setOrganizationName(QStringLiteral("OddsDesk"));
+    QCoreApplication::setApplicationName(QStringLiteral("oddsdesk"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(ODDSDESK_VERSION));
+
+    ConsoleOptions options;
+    const QString error = parseConsoleOptions(QCoreApplication::arguments(), &options);
+    if (!error.isEmpty()) {
+        err() << "oddsdesk: " << error << Qt::endl;
+        return 2;
+    }
+    BookData book;
+    if (!initialBook(options, &book))
+        return 1;
+
+    Engine engine(options.engine);
+    QObject::connect(&engine, &Engine::started, app.get(), [](const QUrl &url) {
+        QTextStream out(stdout);
+        out << "listening on " << url.toString() << Qt::endl;
+    });
+    QObject::connect(&engine, &Engine::failed, app.get(), [](const QString &reason) {
+        err() << "oddsdesk: " << reason << Qt::endl;
+        QCoreApplication::exit(1);
+    });
+
+    SignalWatcher watcher;
+    QObject::connect(&watcher, &SignalWatcher::terminationRequested, app.get(), [&engine] {
+        engine.shutdown();
+        QCoreApplication::quit();
+    });
+
+    std::unique_ptr<MainWindow> window;
+    if (!headless) {
+        window = std::make_unique<MainWindow>(&engine);
+        window->show();
+    }
+    engine.start(book);
+    const int rc = app->exec();
+    window.reset();
+    engine.shutdown();
+    return rc;
+}

@@ -1,0 +1,419 @@
+#include "feedclient.h"
+
+#include "clock.h"
+
+#include <QWebSocket>
+#include <QWebSocketHandshakeOptions>
+
+#include <algorithm>
+
+Q_LOGGING_CATEGORY(lcClient, "oddsdesk.client", QtWarningMsg)
+
+namespace OddsDesk {
+namespace {
+
+// How often the client checks for silence; a quarter of a second makes "stale" appear
+// within 250 ms of its deadline.
+constexpr int LivenessCheckMs = 250;
+// Samples in the client's clock-offset window: a clock step is forgotten after this many.
+constexpr size_t OffsetWindow = 32;
+// A latency this far above what the window implies cannot be trusted (a clock step, or a
+// frame that sat in a buffer while the client was suspended): it is dropped, not drawn.
+constexpr qint64 UntrustedLatencyUs = 10 * 1000 * 1000;
+
+} // namespace
+
+FeedClient::FeedClient(const FeedClientConfig &config, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_random(QRandomGenerator::securelySeeded())
+{
+    m_reconnectTimer.setSingleShot(true);
+    connect(&m_reconnectTimer, &QTimer::timeout, this, &FeedClient::connectNow);
+    m_livenessTimer.setInterval(LivenessCheckMs);
+    connect(&m_livenessTimer, &QTimer::timeout, this, &FeedClient::checkLiveness);
+    m_telemetryTimer.setInterval(m_config.telemetryIntervalMs);
+    connect(&m_telemetryTimer, &QTimer::timeout, this, &FeedClient::flushTelemetry);
+}
+
+FeedClient::~FeedClient()
+{
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+}
+
+qint64 FeedClient::now() const
+{
+    return monotonicMicros() + m_clockSkewUs;
+}
+
+void FeedClient::setState(State state)
+{
+    if (m_state == state)
+        return;
+    m_state = state;
+    Q_EMIT stateChanged(state);
+}
+
+void FeedClient::start()
+{
+    m_stopping = false;
+    m_livenessTimer.start();
+    if (m_config.sendTelemetry)
+        m_telemetryTimer.start();
+    connectNow();
+}
+
+void FeedClient::stop()
+{
+    m_stopping = true;
+    m_reconnectTimer.stop();
+    m_livenessTimer.stop();
+    m_telemetryTimer.stop();
+    if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState)
+        m_socket->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("client stopped"));
+    setState(State::Closed);
+}
+
+void FeedClient::dropConnection(const QString &reason)
+{
+    if (!m_socket)
+        return;
+    m_lastCloseReason = reason;
+    m_socket->abort();
+}
+
+void FeedClient::connectNow()
+{
+    if (m_stopping)
+        return;
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+        m_socket->deleteLater();
+    }
+    m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
+    connect(m_socket, &QWebSocket::connected, this, &FeedClient::onConnected);
+    connect(m_socket, &QWebSocket::disconnected, this, &FeedClient::onDisconnected);
+    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &FeedClient::onBinary);
+    connect(m_socket, &QWebSocket::textMessageReceived, this, &FeedClient::onText);
+
+    QWebSocketHandshakeOptions options;
+    options.setSubprotocols({QString::fromLatin1(
+        m_config.format == WireFormat::Json ? JsonSubprotocol : BinarySubprotocol)});
+    if (m_stats.connects > 0 || m_attempt > 0)
+        ++m_stats.reconnects;
+    setState(State::Connecting);
+    m_socket->open(QNetworkRequest(m_config.url), options);
+}
+
+void FeedClient::onConnected()
+{
+    ++m_stats.connects;
+    m_connectedAtUs = m_lastMessageUs = now();
+    setState(State::Handshaking);
+
+    pb::ClientMessage message;
+    pb::Hello *hello = message.mutable_hello();
+    hello->set_protocol_version(ProtocolVersion);
+    hello->set_client_name(m_config.clientName.toStdString());
+    hello->set_client_version(m_config.clientVersion.toStdString());
+    if (!m_config.authToken.isEmpty())
+        hello->set_auth_token(m_config.authToken.toStdString());
+    m_askedResume = !m_sessionId.isEmpty() && m_hasBook;
+    if (m_askedResume) {
+        pb::ResumeRequest *resume = hello->mutable_resume();
+        resume->set_session_id(m_sessionId.toStdString());
+        resume->set_resume_token(m_resumeToken.toStdString());
+        resume->set_epoch(m_epoch.toStdString());
+        resume->set_last_sequence(m_lastSequence);
+    }
+    send(message);
+    report(pb::TelemetryEvent::KIND_CONNECTED);
+}
+
+void FeedClient::onDisconnected()
+{
+    QWebSocket *socket = m_socket;
+    m_lastCloseCode = int(socket->closeCode());
+    if (!socket->closeReason().isEmpty())
+        m_lastCloseReason = socket->closeReason();
+    else if (m_lastCloseReason.isEmpty())
+        m_lastCloseReason = socket->errorString();
+    qCInfo(lcClient).noquote() << "disconnected:" << m_lastCloseCode << m_lastCloseReason;
+    report(pb::TelemetryEvent::KIND_DISCONNECTED,
+        QStringLiteral("%1 %2").arg(m_lastCloseCode).arg(m_lastCloseReason));
+    Q_EMIT disconnected(m_lastCloseCode, m_lastCloseReason);
+    m_lastCloseReason.clear();
+
+    // A connection that stayed up long enough was a success: start the backoff afresh.
+    if (m_connectedAtUs != 0 && now() - m_connectedAtUs > qint64(m_config.stableAfterMs) * 1000)
+        m_attempt = 0;
+    m_connectedAtUs = 0;
+
+    if (m_stopping || !m_config.autoReconnect) {
+        setState(State::Closed);
+        return;
+    }
+    scheduleReconnect(std::exchange(m_retryAfterMs, 0));
+}
+
+void FeedClient::scheduleReconnect(int minimumDelayMs)
+{
+    ++m_attempt;
+    const qint64 ceiling = qMin<qint64>(
+        m_config.backoffCapMs, qint64(m_config.backoffBaseMs) << qMin(m_attempt - 1, 20));
+    int delay = int(m_random.bounded(quint32(ceiling) + 1));
+    delay = qMax(delay, minimumDelayMs);
+    setState(State::Backoff);
+    report(pb::TelemetryEvent::KIND_RECONNECT_ATTEMPT, {}, quint32(m_attempt), quint32(delay));
+    Q_EMIT reconnectScheduled(m_attempt, delay);
+    m_reconnectTimer.start(delay);
+}
+
+void FeedClient::checkLiveness()
+{
+    if (m_state != State::Live && m_state != State::Handshaking)
+        return;
+    const qint64 silentUs = now() - m_lastMessageUs;
+    const qint64 limitUs = qint64(m_heartbeatIntervalMs) * m_config.staleAfterHeartbeats * 1000;
+    if (silentUs <= limitUs)
+        return;
+    if (!m_stale) {
+        m_stale = true;
+        m_staleSinceUs = m_lastMessageUs;
+        ++m_stats.staleEvents;
+        qCInfo(lcClient) << "stale: no message for" << silentUs / 1000 << "ms";
+        Q_EMIT staleChanged(true);
+    }
+    // The connection is presumably dead (a blackhole does not close): drop it and resume.
+    dropConnection(QStringLiteral("stale: no message for %1 ms").arg(silentUs / 1000));
+}
+
+void FeedClient::onBinary(const QByteArray &data)
+{
+    if (m_config.format != WireFormat::Binary) {
+        ++m_stats.decodeErrors;
+        return;
+    }
+    handle(data);
+}
+
+void FeedClient::onText(const QString &text)
+{
+    if (m_config.format != WireFormat::Json) {
+        ++m_stats.decodeErrors;
+        return;
+    }
+    handle(text.toUtf8());
+}
+
+void FeedClient::handle(const QByteArray &data)
+{
+    const qint64 receivedUs = now();
+    m_lastMessageUs = receivedUs;
+    ++m_stats.framesReceived;
+    m_stats.bytesReceived += quint64(data.size());
+
+    pb::ServerMessage message;
+    QString error;
+    if (!Codec::decode(data, m_config.format, &message, &error)) {
+        ++m_stats.decodeErrors;
+        report(pb::TelemetryEvent::KIND_DECODE_ERROR, error);
+        qCWarning(lcClient).noquote() << "undecodable message:" << error;
+        return;
+    }
+    Q_EMIT messageReceived(message);
+
+    if (m_stale) {
+        m_stale = false;
+        const qint64 staleMs = (receivedUs - m_staleSinceUs) / 1000;
+        report(pb::TelemetryEvent::KIND_STALE, QStringLiteral("no message for %1 ms").arg(staleMs),
+            0, quint32(qBound<qint64>(0, staleMs, 0xffffffff)));
+        Q_EMIT staleChanged(false);
+    }
+
+    switch (message.body_case()) {
+    case pb::ServerMessage::kWelcome:
+        handleWelcome(message.welcome());
+        break;
+    case pb::ServerMessage::kSnapshot:
+        handleSnapshot(message.snapshot(), receivedUs);
+        break;
+    case pb::ServerMessage::kDelta:
+        handleDelta(message.delta(), receivedUs);
+        break;
+    case pb::ServerMessage::kHeartbeat:
+        m_serverHead = qMax(m_serverHead, message.heartbeat().head_sequence());
+        break;
+    case pb::ServerMessage::kError:
+        handleError(message.error());
+        break;
+    case pb::ServerMessage::BODY_NOT_SET:
+        break; // a message type from a newer server: ignored
+    }
+}
+
+void FeedClient::handleWelcome(const pb::Welcome &welcome)
+{
+    const bool resumed = welcome.resumed();
+    m_sessionId = QString::fromStdString(welcome.session_id());
+    m_resumeToken = QString::fromStdString(welcome.resume_token());
+    m_epoch = QString::fromStdString(welcome.epoch());
+    m_heartbeatIntervalMs = qMax(100, int(welcome.heartbeat_interval_ms()));
+    m_serverHead = welcome.head_sequence();
+    if (resumed) {
+        ++m_stats.resumes;
+        report(pb::TelemetryEvent::KIND_RESUMED, {}, 0, 0, m_lastSequence);
+    } else if (m_askedResume) {
+        ++m_stats.snapshotFallbacks;
+        report(pb::TelemetryEvent::KIND_SNAPSHOT_FALLBACK, {}, 0, 0, m_lastSequence);
+    }
+    m_pendingSnapshot = BookData();
+    setState(State::Live);
+    Q_EMIT welcomed(resumed);
+    flushTelemetry();
+}
+
+void FeedClient::handleSnapshot(const pb::Snapshot &snapshot, qint64 receivedUs)
+{
+    for (const pb::Event &event : snapshot.events())
+        m_pendingSnapshot.events.append(Codec::fromProto(event));
+    for (const pb::Market &market : snapshot.markets())
+        m_pendingSnapshot.markets.append(Codec::fromProto(market));
+    if (!snapshot.last())
+        return;
+
+    m_book.reset(m_pendingSnapshot);
+    m_pendingSnapshot = BookData();
+    m_hasBook = true;
+    m_lastSequence = snapshot.sequence();
+    ++m_stats.snapshots;
+    sendAck(receivedUs);
+    Q_EMIT snapshotApplied(m_lastSequence);
+}
+
+void FeedClient::handleDelta(const pb::Delta &delta, qint64 receivedUs)
+{
+    if (!m_hasBook)
+        return; // a delta before any snapshot cannot be applied; the server never sends one
+    if (delta.to_sequence() <= m_lastSequence) {
+        ++m_stats.duplicates;
+        return;
+    }
+    if (delta.from_sequence() != m_lastSequence + 1) {
+        ++m_stats.gaps;
+        qCWarning(lcClient) << "gap: expected" << m_lastSequence + 1 << "received"
+                            << delta.from_sequence();
+        report(pb::TelemetryEvent::KIND_GAP_DETECTED, {}, 0, 0, m_lastSequence);
+        Q_EMIT gapDetected(m_lastSequence + 1, delta.from_sequence());
+        // Resuming from what we have yields exactly what is missing.
+        dropConnection(QStringLiteral("sequence gap"));
+        return;
+    }
+
+    BookChanges changes;
+    changes.reserve(delta.changes_size());
+    for (const pb::Change &c : delta.changes()) {
+        BookChange change;
+        if (!Codec::fromProto(c, &change))
+            continue; // a change kind from a newer server
+        if (m_book.apply(change))
+            changes.append(change);
+    }
+    m_lastSequence = delta.to_sequence();
+    m_serverHead = qMax(m_serverHead, m_lastSequence);
+    ++m_stats.deltasApplied;
+    m_stats.changesApplied += quint64(changes.size());
+
+    const qint64 latency = measureLatency(delta.commit_time_us(), receivedUs);
+    if (latency >= 0)
+        m_latency.add(latency);
+    sendAck(receivedUs);
+    Q_EMIT deltaApplied(changes, m_lastSequence);
+}
+
+qint64 FeedClient::measureLatency(qint64 commitUs, qint64 receivedUs)
+{
+    // receive - commit = delay + offset, and delay >= 0, so the smallest recent value is
+    // the best available estimate of the offset if it is positive; same clock gives ~0.
+    const qint64 raw = receivedUs - commitUs;
+    m_offsetWindow.push_back(raw);
+    if (m_offsetWindow.size() > OffsetWindow)
+        m_offsetWindow.pop_front();
+    const qint64 minimum = *std::min_element(m_offsetWindow.cbegin(), m_offsetWindow.cend());
+    // Clocks that agree to within a millisecond are the same clock: no correction.
+    const qint64 offset = (minimum > -1000 && minimum < 1000) ? 0 : minimum;
+    const qint64 latency = raw - offset;
+    if (latency < 0 || latency > UntrustedLatencyUs) {
+        m_offsetWindow.clear();
+        return -1;
+    }
+    return latency;
+}
+
+void FeedClient::handleError(const pb::Error &error)
+{
+    const QString text = QString::fromStdString(error.message());
+    qCWarning(lcClient).noquote() << "server error" << int(error.code()) << text;
+    if (error.code() == pb::Error::CODE_OVERLOADED)
+        m_retryAfterMs = int(qMin<quint32>(error.retry_after_ms(), 300000));
+    Q_EMIT serverError(int(error.code()), text);
+}
+
+void FeedClient::sendAck(qint64 receivedUs)
+{
+    if (!m_config.sendAcks)
+        return;
+    pb::ClientMessage message;
+    message.mutable_ack()->set_sequence(m_lastSequence);
+    message.mutable_ack()->set_receive_time_us(receivedUs);
+    send(message);
+}
+
+void FeedClient::send(const pb::ClientMessage &message)
+{
+    if (!m_socket || m_socket->state() != QAbstractSocket::ConnectedState)
+        return;
+    const QByteArray data = Codec::encode(message, m_config.format);
+    if (m_config.format == WireFormat::Json)
+        m_socket->sendTextMessage(QString::fromUtf8(data));
+    else
+        m_socket->sendBinaryMessage(data);
+}
+
+void FeedClient::report(pb::TelemetryEvent::Kind kind, const QString &reason, quint32 attempt,
+    quint32 delayMs, quint64 sequence)
+{
+    if (!m_config.sendTelemetry)
+        return;
+    pb::TelemetryEvent event;
+    event.set_kind(kind);
+    event.set_time_us(now());
+    event.set_attempt(attempt);
+    event.set_delay_ms(delayMs);
+    event.set_reason(reason.left(200).toStdString());
+    event.set_sequence(sequence);
+    m_telemetry.push_back(std::move(event));
+    while (m_telemetry.size() > size_t(m_config.telemetryQueueMax)) {
+        m_telemetry.pop_front();
+        ++m_stats.telemetryDropped;
+    }
+}
+
+void FeedClient::flushTelemetry()
+{
+    if (m_state != State::Live || m_telemetry.empty())
+        return;
+    pb::ClientMessage message;
+    pb::Telemetry *telemetry = message.mutable_telemetry();
+    while (!m_telemetry.empty() && telemetry->events_size() < m_config.telemetryBatchMax) {
+        *telemetry->add_events() = std::move(m_telemetry.front());
+        m_telemetry.pop_front();
+    }
+    send(message);
+}
+
+} // namespace OddsDesk

@@ -11,7 +11,6 @@
 #include <QTextStream>
 #include <QTimer>
 
-
 using namespace OddsDesk;
 
 namespace {
@@ -34,8 +33,8 @@ void printSummary(const FeedClient &client)
     err() << "summary: frames " << s.framesReceived << ", deltas " << s.deltasApplied
           << ", changes " << s.changesApplied << ", snapshots " << s.snapshots << ", gaps "
           << s.gaps << ", duplicates " << s.duplicates << ", reconnects " << s.reconnects
-          << ", resumes " << s.resumes << ", fallbacks " << s.snapshotFallbacks
-          << ", latency p50 " << client.latency().percentile(0.5) / 1000.0 << " ms, p99 "
+          << ", resumes " << s.resumes << ", fallbacks " << s.snapshotFallbacks << ", latency p50 "
+          << client.latency().percentile(0.5) / 1000.0 << " ms, p99 "
           << client.latency().percentile(0.99) / 1000.0 << " ms, head " << client.lastSequence()
           << Qt::endl;
 }
@@ -55,25 +54,24 @@ int main(int argc, char **argv)
                        "latency."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("URL"), QStringLiteral("ws://host:port of the feed"));
-    const QCommandLineOption json(QStringLiteral("json"),
-                                  QStringLiteral("Print one JSON line per message received."));
+    parser.addPositionalArgument(
+        QStringLiteral("URL"), QStringLiteral("ws://host:port of the feed"));
+    const QCommandLineOption json(
+        QStringLiteral("json"), QStringLiteral("Print one JSON line per message received."));
     const QCommandLineOption format(QStringLiteral("format"),
-                                    QStringLiteral("Wire format: binary (default) or json."),
-                                    QStringLiteral("FORMAT"), QStringLiteral("binary"));
-    const QCommandLineOption name(QStringLiteral("name"), QStringLiteral("Client name in the hello."),
-                                  QStringLiteral("NAME"), QStringLiteral("oddsdesk-client"));
+        QStringLiteral("Wire format: binary (default) or json."), QStringLiteral("FORMAT"),
+        QStringLiteral("binary"));
+    const QCommandLineOption name(QStringLiteral("name"),
+        QStringLiteral("Client name in the hello."), QStringLiteral("NAME"),
+        QStringLiteral("oddsdesk-client"));
     const QCommandLineOption duration(QStringLiteral("duration"),
-                                      QStringLiteral("Stop after this many seconds."),
-                                      QStringLiteral("SECONDS"));
+        QStringLiteral("Stop after this many seconds."), QStringLiteral("SECONDS"));
     const QCommandLineOption deltas(QStringLiteral("deltas"),
-                                    QStringLiteral("Stop after this many deltas."),
-                                    QStringLiteral("N"));
-    const QCommandLineOption noReconnect(QStringLiteral("no-reconnect"),
-                                         QStringLiteral("Exit when the connection closes."));
+        QStringLiteral("Stop after this many deltas."), QStringLiteral("N"));
+    const QCommandLineOption noReconnect(
+        QStringLiteral("no-reconnect"), QStringLiteral("Exit when the connection closes."));
     const QCommandLineOption token(QStringLiteral("token"),
-                                   QStringLiteral("Authentication token for the hello."),
-                                   QStringLiteral("TOKEN"));
+        QStringLiteral("Authentication token for the hello."), QStringLiteral("TOKEN"));
     parser.addOptions({json, format, name, duration, deltas, noReconnect, token});
     parser.process(app);
 
@@ -84,8 +82,9 @@ int main(int argc, char **argv)
     }
     FeedClientConfig config;
     config.url = QUrl(parser.positionalArguments().first());
-    if (!config.url.isValid() || (config.url.scheme() != QLatin1String("ws")
-                                  && config.url.scheme() != QLatin1String("wss"))) {
+    if (!config.url.isValid()
+        || (config.url.scheme() != QLatin1String("ws")
+            && config.url.scheme() != QLatin1String("wss"))) {
         err() << "oddsdesk-client: \"" << parser.positionalArguments().first()
               << "\" is not a ws:// or wss:// URL" << Qt::endl;
         return 2;
@@ -117,10 +116,10 @@ int main(int argc, char **argv)
     FeedClient client(config);
     const bool printJson = parser.isSet(json);
     QObject::connect(&client, &FeedClient::messageReceived, &app,
-                     [printJson](const oddsdesk::v1::ServerMessage &message) {
-                         if (printJson)
-                             out() << Codec::toJson(message) << Qt::endl;
-                     });
+        [printJson](const oddsdesk::v1::ServerMessage &message) {
+            if (printJson)
+                out() << Codec::toJson(message) << Qt::endl;
+        });
     QObject::connect(&client, &FeedClient::welcomed, &app, [&](bool resumed) {
         if (!printJson)
             out() << "welcome: session " << client.sessionId() << ", epoch " << client.epoch()
@@ -128,20 +127,18 @@ int main(int argc, char **argv)
     });
     QObject::connect(&client, &FeedClient::snapshotApplied, &app, [&](quint64 sequence) {
         if (!printJson)
-            out() << "snapshot at " << sequence << ": " << client.book().eventCount()
-                  << " events, " << client.book().marketCount() << " markets" << Qt::endl;
+            out() << "snapshot at " << sequence << ": " << client.book().eventCount() << " events, "
+                  << client.book().marketCount() << " markets" << Qt::endl;
     });
-    QObject::connect(&client, &FeedClient::deltaApplied, &app,
-                     [&](const BookChanges &changes, quint64 to) {
-                         if (!printJson)
-                             out() << "delta to " << to << ": " << changes.size() << " changes"
-                                   << Qt::endl;
-                         if (maxDeltas > 0 && qint64(client.stats().deltasApplied) >= maxDeltas)
-                             QCoreApplication::quit();
-                     });
+    QObject::connect(
+        &client, &FeedClient::deltaApplied, &app, [&](const BookChanges &changes, quint64 to) {
+            if (!printJson)
+                out() << "delta to " << to << ": " << changes.size() << " changes" << Qt::endl;
+            if (maxDeltas > 0 && qint64(client.stats().deltasApplied) >= maxDeltas)
+                QCoreApplication::quit();
+        });
     QObject::connect(&client, &FeedClient::staleChanged, &app, [](bool stale) {
-        err() << (stale ? "stale: no message from the feed for 3 heartbeats"
-                        : "live again")
+        err() << (stale ? "stale: no message from the feed for 3 heartbeats" : "live again")
               << Qt::endl;
     });
     QObject::connect(&client, &FeedClient::reconnectScheduled, &app, [](int attempt, int delay) {
@@ -150,16 +147,15 @@ int main(int argc, char **argv)
     QObject::connect(&client, &FeedClient::serverError, &app, [](int code, const QString &text) {
         err() << "server error " << code << ": " << text << Qt::endl;
     });
-    QObject::connect(&client, &FeedClient::disconnected, &app,
-                     [&](int code, const QString &reason) {
-                         err() << "disconnected: " << code << " " << reason << Qt::endl;
-                         if (!config.autoReconnect)
-                             QCoreApplication::exit(code == 1000 || code == 1001 ? 0 : 1);
-                     });
+    QObject::connect(
+        &client, &FeedClient::disconnected, &app, [&](int code, const QString &reason) {
+            err() << "disconnected: " << code << " " << reason << Qt::endl;
+            if (!config.autoReconnect)
+                QCoreApplication::exit(code == 1000 || code == 1001 ? 0 : 1);
+        });
 
     SignalWatcher watcher;
-    QObject::connect(&watcher, &SignalWatcher::terminationRequested, &app,
-                     &QCoreApplication::quit);
+    QObject::connect(&watcher, &SignalWatcher::terminationRequested, &app, &QCoreApplication::quit);
     if (durationS > 0)
         QTimer::singleShot(durationS * 1000, &app, &QCoreApplication::quit);
 

@@ -18,7 +18,7 @@ namespace {
 
 // Reads a whole number within [low, high] from an option, or says what is wrong.
 QString readInt(const QCommandLineParser &parser, const QCommandLineOption &option, int low,
-                int high, int *value)
+    int high, int *value)
 {
     if (!parser.isSet(option))
         return QString();
@@ -45,41 +45,35 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     parser.addHelpOption();
     parser.addVersionOption();
 
-    const QCommandLineOption headless(QStringLiteral("headless"),
-                                      QStringLiteral("Run the engine without a window."));
+    const QCommandLineOption headless(
+        QStringLiteral("headless"), QStringLiteral("Run the engine without a window."));
     const QCommandLineOption import(QStringLiteral("import"),
-                                    QStringLiteral("Load a football-data.co.uk season file."),
-                                    QStringLiteral("PATH"));
-    const QCommandLineOption bookmaker(
-        QStringLiteral("bookmaker"),
+        QStringLiteral("Load a football-data.co.uk season file."), QStringLiteral("PATH"));
+    const QCommandLineOption bookmaker(QStringLiteral("bookmaker"),
         QStringLiteral("Whose 1X2 prices to import: B365 (default), BW, IW, PS, WH or VC."),
         QStringLiteral("NAME"), QStringLiteral("B365"));
     const QCommandLineOption bind(QStringLiteral("bind"),
-                                  QStringLiteral("Address to listen on (default 127.0.0.1)."),
-                                  QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1"));
+        QStringLiteral("Address to listen on (default 127.0.0.1)."), QStringLiteral("ADDRESS"),
+        QStringLiteral("127.0.0.1"));
     const QCommandLineOption port(QStringLiteral("port"),
-                                  QStringLiteral("Port to listen on; 0 picks a free one "
-                                                 "(default 8765)."),
-                                  QStringLiteral("PORT"), QStringLiteral("8765"));
-    const QCommandLineOption simulate(QStringLiteral("simulate"),
-                                      QStringLiteral("Start the price simulator."));
-    const QCommandLineOption simulateRate(
-        QStringLiteral("simulate-rate"),
+        QStringLiteral("Port to listen on; 0 picks a free one "
+                       "(default 8765)."),
+        QStringLiteral("PORT"), QStringLiteral("8765"));
+    const QCommandLineOption simulate(
+        QStringLiteral("simulate"), QStringLiteral("Start the price simulator."));
+    const QCommandLineOption simulateRate(QStringLiteral("simulate-rate"),
         QStringLiteral("Simulated price changes a second across the book (default 20)."),
         QStringLiteral("N"));
-    const QCommandLineOption flushMs(
-        QStringLiteral("flush-ms"),
+    const QCommandLineOption flushMs(QStringLiteral("flush-ms"),
         QStringLiteral("Collect changes for this many milliseconds per delta (default 10)."),
         QStringLiteral("MS"));
-    const QCommandLineOption heartbeatMs(
-        QStringLiteral("heartbeat-ms"),
+    const QCommandLineOption heartbeatMs(QStringLiteral("heartbeat-ms"),
         QStringLiteral("Heartbeat interval in milliseconds (default 2000)."), QStringLiteral("MS"));
-    const QCommandLineOption retentionS(
-        QStringLiteral("retention-s"),
+    const QCommandLineOption retentionS(QStringLiteral("retention-s"),
         QStringLiteral("Seconds a disconnected session is kept for resume (default 120)."),
         QStringLiteral("SECONDS"));
     parser.addOptions({headless, import, bookmaker, bind, port, simulate, simulateRate, flushMs,
-                       heartbeatMs, retentionS});
+        heartbeatMs, retentionS});
 
     if (!parser.parse(arguments))
         return parser.errorText();

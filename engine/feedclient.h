@@ -98,6 +98,7 @@ public:
     const FeedClientStats &stats() const { return m_stats; }
     const LatencyWindow &latency() const { return m_latency; }
     const FeedClientConfig &config() const { return m_config; }
+    void setAutoReconnect(bool enabled) { m_config.autoReconnect = enabled; }
     /// The close code and reason of the last disconnect.
     int lastCloseCode() const { return m_lastCloseCode; }
     QString lastCloseReason() const { return m_lastCloseReason; }

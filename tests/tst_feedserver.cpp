@@ -1,0 +1,583 @@
+// The feed and its server end to end over loopback: real QWebSockets, real frames.
+
+#include "clock.h"
+#include "codec.h"
+#include "feed.h"
+#include "feedclient.h"
+#include "server.h"
+#include "simulator.h"
+
+#include <QSignalSpy>
+#include <QWebSocket>
+#include <QWebSocketHandshakeOptions>
+#include <QtTest>
+
+#include <memory>
+
+using namespace OddsDesk;
+
+namespace {
+
+BookData smallBook()
+{
+    BookData book;
+    quint32 selectionId = 1;
+    for (quint32 e = 1; e <= 3; ++e) {
+        book.events.append(EventInfo {e, QStringLiteral("Home %1 v Away %1").arg(e),
+            QStringLiteral("Test League"), QStringLiteral("Home %1").arg(e),
+            QStringLiteral("Away %1").arg(e), 1700000000000 + e});
+        MarketInfo x12;
+        x12.id = e * 2 - 1;
+        x12.eventId = e;
+        x12.name = QStringLiteral("Match Odds");
+        x12.kind = QStringLiteral("1x2");
+        x12.selections = {{selectionId++, QStringLiteral("Home"), 210, false},
+            {selectionId++, QStringLiteral("Draw"), 340, false},
+            {selectionId++, QStringLiteral("Away"), 380, false}};
+        MarketInfo ou;
+        ou.id = e * 2;
+        ou.eventId = e;
+        ou.name = QStringLiteral("Over/Under 2.5 Goals");
+        ou.kind = QStringLiteral("ou25");
+        ou.selections = {{selectionId++, QStringLiteral("Over 2.5"), 190, false},
+            {selectionId++, QStringLiteral("Under 2.5"), 195, false}};
+        book.markets << x12 << ou;
+    }
+    return book;
+}
+
+// A raw WebSocket peer for sending exactly the bytes a test wants.
+struct RawPeer
+{
+    QWebSocket socket;
+    QList<pb::ServerMessage> received;
+    WireFormat format = WireFormat::Binary;
+
+    void open(const QUrl &url, WireFormat wire, bool askSubprotocol = true)
+    {
+        format = wire;
+        QObject::connect(&socket, &QWebSocket::binaryMessageReceived, [this](const QByteArray &d) {
+            pb::ServerMessage m;
+            if (m.ParseFromArray(d.constData(), int(d.size())))
+                received.append(m);
+        });
+        QObject::connect(&socket, &QWebSocket::textMessageReceived, [this](const QString &t) {
+            pb::ServerMessage m;
+            if (Codec::decode(t.toUtf8(), WireFormat::Json, &m, nullptr))
+                received.append(m);
+        });
+        QWebSocketHandshakeOptions options;
+        if (askSubprotocol) {
+            options.setSubprotocols({QString::fromLatin1(
+                wire == WireFormat::Json ? JsonSubprotocol : BinarySubprotocol)});
+        }
+        socket.open(QNetworkRequest(url), options);
+    }
+
+    void send(const pb::ClientMessage &message)
+    {
+        const QByteArray data = Codec::encode(message, format);
+        if (format == WireFormat::Json)
+            socket.sendTextMessage(QString::fromUtf8(data));
+        else
+            socket.sendBinaryMessage(data);
+    }
+
+    void hello(const pb::ResumeRequest *resume = nullptr)
+    {
+        pb::ClientMessage m;
+        m.mutable_hello()->set_protocol_version(1);
+        m.mutable_hello()->set_client_name("raw");
+        if (resume)
+            *m.mutable_hello()->mutable_resume() = *resume;
+        send(m);
+    }
+
+    const pb::Welcome *welcome() const
+    {
+        for (const auto &m : received) {
+            if (m.has_welcome())
+                return &m.welcome();
+        }
+        return nullptr;
+    }
+
+    int count(pb::ServerMessage::BodyCase kind) const
+    {
+        return int(std::count_if(received.cbegin(), received.cend(),
+            [kind](const pb::ServerMessage &m) { return m.body_case() == kind; }));
+    }
+};
+
+} // namespace
+
+class tst_FeedServer : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void snapshotThenDeltas_data();
+    void snapshotThenDeltas();
+    void oneFramePerFlush();
+    void simulatedFeedEndsWithEqualBooks();
+    void badInputClosesOnlyThatSession_data();
+    void badInputClosesOnlyThatSession();
+    void helloTimeout();
+    void resumeReplaysExactlyWhatWasMissed();
+    void resumeAfterSnapshotOnly();
+    void wrongTokenGetsNewSession();
+    void changedEpochGetsSnapshot();
+    void journalTooShortGetsSnapshot();
+    void takeoverClosesOldConnection();
+    void shutdownSaysGoingAway();
+    void latencyIsMeasuredFromAcks();
+    void clockSkewNeverNegative();
+
+private:
+    std::unique_ptr<FeedClient> client(WireFormat format = WireFormat::Binary);
+
+    std::unique_ptr<Feed> m_feed;
+    std::unique_ptr<FeedServer> m_server;
+    ServerConfig m_config;
+};
+
+void tst_FeedServer::init()
+{
+    m_config = ServerConfig();
+    m_config.port = 0;
+    m_config.heartbeatIntervalMs = 300;
+    m_feed = std::make_unique<Feed>();
+    m_feed->resetBook(smallBook());
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY2(m_server->listen(), qPrintable(m_server->errorString()));
+}
+
+void tst_FeedServer::cleanup()
+{
+    m_server.reset();
+    m_feed.reset();
+}
+
+std::unique_ptr<FeedClient> tst_FeedServer::client(WireFormat format)
+{
+    FeedClientConfig config;
+    config.url = m_server->url();
+    config.format = format;
+    config.backoffBaseMs = 50;
+    config.backoffCapMs = 200;
+    return std::make_unique<FeedClient>(config);
+}
+
+void tst_FeedServer::snapshotThenDeltas_data()
+{
+    QTest::addColumn<int>("format");
+    QTest::newRow("binary") << int(WireFormat::Binary);
+    QTest::newRow("json") << int(WireFormat::Json);
+}
+
+void tst_FeedServer::snapshotThenDeltas()
+{
+    QFETCH(int, format);
+    auto c = client(WireFormat(format));
+    QSignalSpy snapshots(c.get(), &FeedClient::snapshotApplied);
+    QSignalSpy deltas(c.get(), &FeedClient::deltaApplied);
+    c->start();
+    QTRY_COMPARE(snapshots.count(), 1);
+    QCOMPARE(c->book().eventCount(), 3);
+    QCOMPARE(c->book().marketCount(), 6);
+    QVERIFY(c->book() == m_feed->book());
+
+    QVERIFY(m_feed->setPrice(2, 350).isEmpty());
+    QTRY_COMPARE(deltas.count(), 1);
+    QCOMPARE(c->book().market(1)->selection(2)->price, 350u);
+    QCOMPARE(c->lastSequence(), m_feed->headSequence());
+
+    QVERIFY(m_feed->setStatus(4, MarketStatus::Suspended).isEmpty());
+    QTRY_COMPARE(deltas.count(), 2);
+    QCOMPARE(c->book().market(4)->status, MarketStatus::Suspended);
+    QCOMPARE(c->stats().gaps, 0u);
+    QCOMPARE(c->stats().duplicates, 0u);
+}
+
+void tst_FeedServer::oneFramePerFlush()
+{
+    RawPeer peer;
+    peer.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(peer.socket.state(), QAbstractSocket::ConnectedState);
+    peer.hello();
+    QTRY_VERIFY(peer.count(pb::ServerMessage::kSnapshot) == 1);
+
+    // 44 edits inside one flush interval, three to each of 13 selections.
+    for (quint32 s = 1; s <= 13; ++s) {
+        for (Price p : {500u, 510u, 520u})
+            QVERIFY(m_feed->setPrice(s, p + s).isEmpty());
+    }
+    QVERIFY(m_feed->setStatus(1, MarketStatus::Suspended).isEmpty());
+    QVERIFY(m_feed->setStatus(1, MarketStatus::Open).isEmpty());
+    QVERIFY(m_feed->setStatus(3, MarketStatus::Suspended).isEmpty());
+    QVERIFY(m_feed->setPrice(14, 700).isEmpty());
+    QVERIFY(m_feed->setPrice(15, 700).isEmpty());
+    QTRY_COMPARE(peer.count(pb::ServerMessage::kDelta), 1);
+    QTest::qWait(50);
+    QCOMPARE(peer.count(pb::ServerMessage::kDelta), 1);
+
+    const pb::Delta &delta = peer.received.last().delta();
+    QCOMPARE(delta.from_sequence(), 1u);
+    QCOMPARE(delta.to_sequence(), 44u);
+    // The latest value of each selection wins: 13 prices, 2 statuses, 2 more prices.
+    QCOMPARE(delta.changes_size(), 17);
+    quint64 previous = 0;
+    for (const pb::Change &change : delta.changes()) {
+        QVERIFY(change.sequence() > previous);
+        previous = change.sequence();
+        if (change.has_price() && change.price().selection_id() <= 13)
+            QCOMPARE(change.price().price(), 520u + change.price().selection_id());
+    }
+}
+
+void tst_FeedServer::simulatedFeedEndsWithEqualBooks()
+{
+    auto binary = client(WireFormat::Binary);
+    auto json = client(WireFormat::Json);
+    QSignalSpy bs(binary.get(), &FeedClient::snapshotApplied);
+    QSignalSpy js(json.get(), &FeedClient::snapshotApplied);
+    binary->start();
+    json->start();
+    QTRY_COMPARE(bs.count(), 1);
+    QTRY_COMPARE(js.count(), 1);
+
+    PriceSimulator simulator(m_feed.get());
+    simulator.setSeed(7);
+    simulator.setRate(2000);
+    simulator.setEnabled(true);
+    QTest::qWait(1500);
+    simulator.setEnabled(false);
+    m_feed->flush();
+    QVERIFY(m_feed->headSequence() > 500);
+
+    QTRY_COMPARE(binary->lastSequence(), m_feed->headSequence());
+    QTRY_COMPARE(json->lastSequence(), m_feed->headSequence());
+    for (FeedClient *c : {binary.get(), json.get()}) {
+        QCOMPARE(c->stats().gaps, 0u);
+        QCOMPARE(c->stats().duplicates, 0u);
+        QCOMPARE(c->stats().snapshots, 1u);
+        for (const MarketInfo &market : m_feed->book().markets()) {
+            const MarketInfo *mine = c->book().market(market.id);
+            QVERIFY(mine);
+            for (const SelectionInfo &s : market.selections)
+                QCOMPARE(mine->selection(s.id)->price, s.price);
+            QCOMPARE(mine->status, market.status);
+        }
+    }
+}
+
+void tst_FeedServer::badInputClosesOnlyThatSession_data()
+{
+    QTest::addColumn<int>("format");
+    QTest::addColumn<QByteArray>("payload");
+    QTest::addColumn<bool>("asText");
+    QTest::addColumn<bool>("helloFirst");
+    QTest::addColumn<int>("closeCode");
+
+    pb::ClientMessage ack;
+    ack.mutable_ack()->set_sequence(999999);
+    pb::ClientMessage hello;
+    hello.mutable_hello()->set_protocol_version(1);
+    pb::ClientMessage future;
+    future.mutable_hello()->set_protocol_version(2);
+    const QByteArray empty = Codec::encode(pb::ClientMessage(), WireFormat::Binary);
+
+    const int bin = int(WireFormat::Binary);
+    const int json = int(WireFormat::Json);
+    QTest::newRow("garbage protobuf")
+        << bin << QByteArray("\xff\xff\xff\xff garbage", 12) << false << false << 1007;
+    QTest::newRow("text frame on binary")
+        << bin << QByteArray("{\"hello\":{}}") << true << false << 1003;
+    QTest::newRow("binary frame on json")
+        << json << QByteArray("\x0a\x02\x08\x01", 4) << false << false << 1003;
+    QTest::newRow("malformed json")
+        << json << QByteArray("{\"hello\": nope") << true << false << 1007;
+    QTest::newRow("oversized message")
+        << bin << QByteArray(200 * 1024, 'x') << false << false << 1009;
+    QTest::newRow("ack before hello")
+        << bin << Codec::encode(ack, WireFormat::Binary) << false << false << 1002;
+    QTest::newRow("second hello") << bin << Codec::encode(hello, WireFormat::Binary) << false
+                                  << true << 1002;
+    QTest::newRow("ack beyond head")
+        << bin << Codec::encode(ack, WireFormat::Binary) << false << true << 1008;
+    QTest::newRow("message of no known type") << bin << empty << false << true << 1002;
+    QTest::newRow("newer protocol version")
+        << bin << Codec::encode(future, WireFormat::Binary) << false << false << 1002;
+}
+
+void tst_FeedServer::badInputClosesOnlyThatSession()
+{
+    QFETCH(int, format);
+    QFETCH(QByteArray, payload);
+    QFETCH(bool, asText);
+    QFETCH(bool, helloFirst);
+    QFETCH(int, closeCode);
+
+    auto bystander = client();
+    QSignalSpy bystanderSnapshot(bystander.get(), &FeedClient::snapshotApplied);
+    bystander->start();
+    QTRY_COMPARE(bystanderSnapshot.count(), 1);
+
+    RawPeer peer;
+    peer.open(m_server->url(), WireFormat(format));
+    QTRY_COMPARE(peer.socket.state(), QAbstractSocket::ConnectedState);
+    if (helloFirst) {
+        peer.hello();
+        QTRY_VERIFY(peer.count(pb::ServerMessage::kSnapshot) == 1);
+    }
+    QSignalSpy closed(&peer.socket, &QWebSocket::disconnected);
+    if (asText)
+        peer.socket.sendTextMessage(QString::fromUtf8(payload));
+    else
+        peer.socket.sendBinaryMessage(payload);
+    QTRY_COMPARE(closed.count(), 1);
+    QCOMPARE(int(peer.socket.closeCode()), closeCode);
+
+    // Everyone else keeps receiving.
+    QSignalSpy deltas(bystander.get(), &FeedClient::deltaApplied);
+    QVERIFY(m_feed->setPrice(1, 999).isEmpty());
+    QTRY_COMPARE(deltas.count(), 1);
+    QCOMPARE(bystander->book().market(1)->selection(1)->price, 999u);
+    QCOMPARE(bystander->state(), FeedClient::State::Live);
+}
+
+void tst_FeedServer::helloTimeout()
+{
+    m_server.reset();
+    m_config.helloTimeoutMs = 300;
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+
+    RawPeer silent;
+    silent.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(silent.socket.state(), QAbstractSocket::ConnectedState);
+    QSignalSpy closed(&silent.socket, &QWebSocket::disconnected);
+    QTRY_COMPARE_WITH_TIMEOUT(closed.count(), 1, 3000);
+    QCOMPARE(int(silent.socket.closeCode()), 1008);
+    QCOMPARE(m_server->sessionCount(), 0);
+}
+
+void tst_FeedServer::resumeReplaysExactlyWhatWasMissed()
+{
+    auto c = client();
+    QSignalSpy welcomed(c.get(), &FeedClient::welcomed);
+    c->start();
+    QTRY_COMPARE(welcomed.count(), 1);
+    QVERIFY(m_feed->setPrice(1, 300).isEmpty());
+    QTRY_COMPARE(c->lastSequence(), m_feed->headSequence());
+    const QString session = c->sessionId();
+
+    // Cut the connection and keep the feed moving while the client is away.
+    c->dropConnection(QStringLiteral("test drop"));
+    for (Price p = 301; p < 320; ++p) {
+        QVERIFY(m_feed->setPrice(2, p).isEmpty());
+        m_feed->flush();
+    }
+    QTRY_COMPARE(welcomed.count(), 2);
+    QCOMPARE(welcomed.last().first().toBool(), true);
+    QCOMPARE(c->sessionId(), session);
+    QTRY_COMPARE(c->lastSequence(), m_feed->headSequence());
+    QCOMPARE(c->stats().snapshots, 1u);
+    QCOMPARE(c->stats().resumes, 1u);
+    QCOMPARE(c->stats().duplicates, 0u);
+    QCOMPARE(c->stats().gaps, 0u);
+    QVERIFY(c->book() == m_feed->book());
+    QCOMPARE(m_server->session(session)->resumes, 1);
+}
+
+void tst_FeedServer::resumeAfterSnapshotOnly()
+{
+    auto c = client();
+    QSignalSpy welcomed(c.get(), &FeedClient::welcomed);
+    c->start();
+    QTRY_COMPARE(c->stats().snapshots, 1u);
+    c->dropConnection(QStringLiteral("test drop"));
+    QVERIFY(m_feed->setPrice(3, 444).isEmpty());
+    QTRY_COMPARE(welcomed.count(), 2);
+    QCOMPARE(welcomed.last().first().toBool(), true);
+    QTRY_COMPARE(c->book().market(1)->selection(3)->price, 444u);
+    QCOMPARE(c->stats().snapshots, 1u);
+}
+
+void tst_FeedServer::wrongTokenGetsNewSession()
+{
+    auto victim = client();
+    victim->start();
+    QTRY_COMPARE(victim->stats().snapshots, 1u);
+
+    RawPeer attacker;
+    attacker.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(attacker.socket.state(), QAbstractSocket::ConnectedState);
+    pb::ResumeRequest resume;
+    resume.set_session_id(victim->sessionId().toStdString());
+    resume.set_resume_token(std::string(32, '0'));
+    resume.set_epoch(m_feed->epoch().toStdString());
+    resume.set_last_sequence(0);
+    attacker.hello(&resume);
+    QTRY_VERIFY(attacker.welcome());
+    QVERIFY(!attacker.welcome()->resumed());
+    QVERIFY(QString::fromStdString(attacker.welcome()->session_id()) != victim->sessionId());
+    QTRY_COMPARE(attacker.count(pb::ServerMessage::kSnapshot), 1);
+    // The victim is untouched.
+    QCOMPARE(victim->state(), FeedClient::State::Live);
+    QCOMPARE(m_server->session(victim->sessionId())->resumes, 0);
+}
+
+void tst_FeedServer::changedEpochGetsSnapshot()
+{
+    auto c = client();
+    QSignalSpy welcomed(c.get(), &FeedClient::welcomed);
+    c->start();
+    QTRY_COMPARE(c->stats().snapshots, 1u);
+    const QString oldEpoch = c->epoch();
+    // The book is replaced: the server sends every live session a new snapshot at once.
+    m_feed->resetBook(smallBook());
+    QTRY_COMPARE(c->stats().snapshots, 2u);
+    QVERIFY(c->epoch() != oldEpoch || m_feed->epoch() != oldEpoch);
+
+    // And one that was away across an epoch change falls back too.
+    c->dropConnection(QStringLiteral("test drop"));
+    m_feed->resetBook(smallBook());
+    QTRY_VERIFY(welcomed.count() >= 2);
+    QTRY_COMPARE(c->epoch(), m_feed->epoch());
+    QVERIFY(!welcomed.last().first().toBool());
+    QTRY_VERIFY(c->stats().snapshotFallbacks >= 1);
+    QVERIFY(c->book() == m_feed->book());
+}
+
+void tst_FeedServer::journalTooShortGetsSnapshot()
+{
+    m_server.reset();
+    Feed::Config config;
+    config.journalMaxBatches = 3;
+    m_feed = std::make_unique<Feed>(config);
+    m_feed->resetBook(smallBook());
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+
+    auto c = client();
+    QSignalSpy welcomed(c.get(), &FeedClient::welcomed);
+    c->start();
+    QTRY_COMPARE(c->stats().snapshots, 1u);
+    c->dropConnection(QStringLiteral("test drop"));
+    for (Price p = 500; p < 510; ++p) {
+        QVERIFY(m_feed->setPrice(1, p).isEmpty());
+        m_feed->flush();
+    }
+    QTRY_COMPARE(welcomed.count(), 2);
+    QVERIFY(!welcomed.last().first().toBool());
+    QTRY_COMPARE(c->stats().snapshots, 2u);
+    QCOMPARE(c->stats().snapshotFallbacks, 1u);
+    QVERIFY(c->book() == m_feed->book());
+}
+
+void tst_FeedServer::takeoverClosesOldConnection()
+{
+    auto c = client();
+    // Were it to reconnect, it would rightly take the session back.
+    c->setAutoReconnect(false);
+    c->start();
+    QTRY_COMPARE(c->stats().snapshots, 1u);
+
+    // A second connection resumes the same session while the first still looks open.
+    RawPeer newer;
+    newer.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(newer.socket.state(), QAbstractSocket::ConnectedState);
+    pb::ResumeRequest resume;
+    resume.set_session_id(c->sessionId().toStdString());
+    QVERIFY(m_server->session(c->sessionId()));
+    resume.set_resume_token(m_server->session(c->sessionId())->resumeToken.toStdString());
+    resume.set_epoch(m_feed->epoch().toStdString());
+    resume.set_last_sequence(c->lastSequence());
+    QSignalSpy oldClosed(c.get(), &FeedClient::disconnected);
+    newer.hello(&resume);
+    QTRY_VERIFY(newer.welcome());
+    QVERIFY(newer.welcome()->resumed());
+    QTRY_COMPARE(oldClosed.count(), 1);
+    QVERIFY(oldClosed.first().at(1).toString().contains("taken over"));
+    c->stop();
+
+    // The old connection's end must not detach the new one.
+    QTest::qWait(100);
+    QVERIFY(m_feed->setPrice(5, 777).isEmpty());
+    QTRY_COMPARE(newer.count(pb::ServerMessage::kDelta), 1);
+}
+
+void tst_FeedServer::shutdownSaysGoingAway()
+{
+    auto c = client();
+    QSignalSpy closed(c.get(), &FeedClient::disconnected);
+    c->start();
+    QTRY_COMPARE(c->stats().snapshots, 1u);
+    m_server->closeAll(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("shutting down"));
+    QTRY_COMPARE(closed.count(), 1);
+    QCOMPARE(closed.first().at(0).toInt(), 1001);
+    c->stop();
+}
+
+void tst_FeedServer::latencyIsMeasuredFromAcks()
+{
+    auto c = client();
+    c->start();
+    QTRY_COMPARE(c->stats().snapshots, 1u);
+    m_server->takeMetrics();
+    for (Price p = 200; p < 230; ++p) {
+        QVERIFY(m_feed->setPrice(4, p).isEmpty());
+        QTest::qWait(15);
+    }
+    QTRY_COMPARE(c->lastSequence(), m_feed->headSequence());
+    QTest::qWait(50);
+    const FeedMetrics metrics = m_server->takeMetrics();
+    QCOMPARE(metrics.connected, 1);
+    QVERIFY2(metrics.latencySamples >= 20, qPrintable(QString::number(metrics.latencySamples)));
+    QVERIFY(metrics.latencyP50Us > 0);
+    // Loopback on one machine: well under a second, and never above the flush plus a margin.
+    QVERIFY2(metrics.latencyP50Us < 500000, qPrintable(QString::number(metrics.latencyP50Us)));
+    QCOMPARE(metrics.worstClients.size(), 1);
+    QCOMPARE(metrics.worstClients.first().sessionId, c->sessionId());
+}
+
+void tst_FeedServer::clockSkewNeverNegative()
+{
+    // The server's estimate: a client clock 5 s behind, then stepping 5 s ahead.
+    ClockOffsetEstimator estimator;
+    qint64 t = 1000000000;
+    for (int i = 0; i < 100; ++i) {
+        const qint64 skew = i < 50 ? -5000000 : 5000000;
+        const qint64 commit = t;
+        const qint64 receive = t + 2000 + skew; // 2 ms on the wire
+        const qint64 arrival = t + 2500;
+        const qint64 latency = estimator.addSample(commit, receive, arrival);
+        QVERIFY2(latency >= 0 && latency <= 2500, qPrintable(QString::number(latency)));
+        t += 10000;
+    }
+
+    // The client's own estimate, through a real session with a skewed client clock.
+    auto c = client();
+    c->setClockSkewUs(5 * 1000 * 1000);
+    c->start();
+    QTRY_COMPARE(c->stats().snapshots, 1u);
+    for (Price p = 300; p < 340; ++p) {
+        QVERIFY(m_feed->setPrice(6, p).isEmpty());
+        QTest::qWait(12);
+        if (p == 320)
+            c->setClockSkewUs(-3 * 1000 * 1000); // the clock steps mid-session
+    }
+    QTRY_COMPARE(c->lastSequence(), m_feed->headSequence());
+    QVERIFY(c->latency().count() > 0);
+    QVERIFY2(c->latency().max() < 1000000, qPrintable(QString::number(c->latency().max())));
+    const FeedMetrics metrics = m_server->takeMetrics();
+    QVERIFY(metrics.latencyMaxUs >= 0);
+    QVERIFY2(metrics.latencyMaxUs < 1000000, qPrintable(QString::number(metrics.latencyMaxUs)));
+}
+
+QTEST_GUILESS_MAIN(tst_FeedServer)
+#include "tst_feedserver.moc"

@@ -1,0 +1,226 @@
+// The console binary run headless, as an operator would, with real clients: our own and
+// one that shares no code with us (Python's websockets with the .proto compiled for Python).
+
+#include "feedclient.h"
+
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QtTest>
+
+#include <memory>
+
+using namespace OddsDesk;
+
+namespace {
+
+const QString Console = QStringLiteral(ODDSDESK_BINARY_DIR "/app/oddsdesk");
+const QString Season = QStringLiteral(ODDSDESK_SHARED_DATA_DIR "/football-data_E0_2018-19.csv");
+const QString PythonClient = QStringLiteral(ODDSDESK_SOURCE_DIR "/tests/foreign/python_client.py");
+const QString PythonProtoDir = QStringLiteral(ODDSDESK_PYTHON_PROTO_DIR);
+
+// A headless console on a free port, stopped when the test is done with it.
+class HeadlessConsole
+{
+public:
+    explicit HeadlessConsole(const QStringList &arguments)
+    {
+        m_process.setProgram(Console);
+        m_process.setArguments(QStringList {QStringLiteral("--headless"), QStringLiteral("--port"),
+                                   QStringLiteral("0")}
+            + arguments);
+        m_process.start();
+    }
+
+    ~HeadlessConsole()
+    {
+        if (m_process.state() != QProcess::NotRunning) {
+            m_process.terminate();
+            if (!m_process.waitForFinished(5000))
+                m_process.kill();
+            m_process.waitForFinished(2000);
+        }
+    }
+
+    /// Waits for the "listening on" line and returns its URL, or an invalid URL.
+    QUrl waitForUrl(int timeoutMs = 20000)
+    {
+        static const QRegularExpression line(
+            QStringLiteral("^listening on (ws://\\S+)$"), QRegularExpression::MultilineOption);
+        QElapsedTimer timer;
+        timer.start();
+        while (timer.elapsed() < timeoutMs) {
+            m_stdout += m_process.readAllStandardOutput();
+            const auto match = line.match(QString::fromUtf8(m_stdout));
+            if (match.hasMatch())
+                return QUrl(match.captured(1));
+            if (m_process.state() == QProcess::NotRunning)
+                break;
+            m_process.waitForReadyRead(100);
+        }
+        return QUrl();
+    }
+
+    QProcess &process() { return m_process; }
+    QString errors() { return QString::fromUtf8(m_process.readAllStandardError()); }
+
+private:
+    QProcess m_process;
+    QByteArray m_stdout;
+};
+
+} // namespace
+
+class tst_Headless : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void servesTheImportedSeason();
+    void foreignClientUnderstandsTheFeed_data();
+    void foreignClientUnderstandsTheFeed();
+    void simulatedDeltasAreConsecutive();
+    void terminationClosesWithGoingAway();
+    void badCommandLine_data();
+    void badCommandLine();
+};
+
+void tst_Headless::servesTheImportedSeason()
+{
+    HeadlessConsole console({QStringLiteral("--import"), Season});
+    const QUrl url = console.waitForUrl();
+    QVERIFY2(url.isValid(), qPrintable(console.errors()));
+    QCOMPARE(url.host(), QStringLiteral("127.0.0.1"));
+
+    FeedClientConfig config;
+    config.url = url;
+    FeedClient client(config);
+    QSignalSpy snapshot(&client, &FeedClient::snapshotApplied);
+    client.start();
+    QTRY_COMPARE_WITH_TIMEOUT(snapshot.count(), 1, 10000);
+
+    const Book &book = client.book();
+    QCOMPARE(book.eventCount(), 380);
+    QCOMPARE(book.marketCount(), 760);
+    const EventInfo *first = book.event(1);
+    QVERIFY(first);
+    QCOMPARE(first->name, QStringLiteral("Man United v Leicester"));
+    QVector<Price> x12;
+    QVector<Price> ou;
+    for (const MarketInfo &market : book.markets()) {
+        if (market.eventId != first->id)
+            continue;
+        for (const SelectionInfo &s : market.selections)
+            (market.kind == QLatin1String("1x2") ? x12 : ou).append(s.price);
+    }
+    QCOMPARE(x12, (QVector<Price> {157, 390, 750}));
+    QCOMPARE(ou, (QVector<Price> {203, 179}));
+    client.stop();
+}
+
+void tst_Headless::foreignClientUnderstandsTheFeed_data()
+{
+    QTest::addColumn<QString>("mode");
+    QTest::newRow("json subprotocol") << "json";
+    QTest::newRow("binary subprotocol") << "binary";
+}
+
+void tst_Headless::foreignClientUnderstandsTheFeed()
+{
+    QFETCH(QString, mode);
+    HeadlessConsole console({QStringLiteral("--import"), Season});
+    const QUrl url = console.waitForUrl();
+    QVERIFY2(url.isValid(), qPrintable(console.errors()));
+
+    QProcess python;
+    python.start(QStringLiteral("/usr/bin/python3"),
+        {PythonClient, url.toString(), mode, PythonProtoDir, QStringLiteral("--expect-events"),
+            QStringLiteral("380"), QStringLiteral("--expect-markets"), QStringLiteral("760"),
+            QStringLiteral("--first-match"), QStringLiteral("Man United v Leicester"),
+            QStringLiteral("--first-1x2"), QStringLiteral("1.57,3.90,7.50"),
+            QStringLiteral("--first-ou"), QStringLiteral("2.03,1.79")});
+    QVERIFY(python.waitForFinished(30000));
+    const QString output = QString::fromUtf8(python.readAllStandardOutput());
+    const QString errors = QString::fromUtf8(python.readAllStandardError());
+    QVERIFY2(python.exitCode() == 0, qPrintable(output + errors));
+    QVERIFY(output.contains(QStringLiteral("\"events\": 380")));
+}
+
+void tst_Headless::simulatedDeltasAreConsecutive()
+{
+    HeadlessConsole console(
+        {QStringLiteral("--simulate"), QStringLiteral("--simulate-rate"), QStringLiteral("400")});
+    const QUrl url = console.waitForUrl();
+    QVERIFY2(url.isValid(), qPrintable(console.errors()));
+
+    QProcess python;
+    python.start(QStringLiteral("/usr/bin/python3"),
+        {PythonClient, url.toString(), QStringLiteral("binary"), PythonProtoDir,
+            QStringLiteral("--deltas"), QStringLiteral("100")});
+    QVERIFY(python.waitForFinished(30000));
+    QVERIFY2(python.exitCode() == 0, qPrintable(QString::fromUtf8(python.readAllStandardError())));
+
+    FeedClientConfig config;
+    config.url = url;
+    FeedClient client(config);
+    QSignalSpy deltas(&client, &FeedClient::deltaApplied);
+    client.start();
+    QTRY_VERIFY_WITH_TIMEOUT(deltas.count() >= 100, 10000);
+    QCOMPARE(client.stats().gaps, 0u);
+    QCOMPARE(client.stats().duplicates, 0u);
+    client.stop();
+}
+
+void tst_Headless::terminationClosesWithGoingAway()
+{
+    HeadlessConsole console({});
+    const QUrl url = console.waitForUrl();
+    QVERIFY2(url.isValid(), qPrintable(console.errors()));
+
+    FeedClientConfig config;
+    config.url = url;
+    config.autoReconnect = false;
+    FeedClient client(config);
+    QSignalSpy closed(&client, &FeedClient::disconnected);
+    client.start();
+    QTRY_COMPARE_WITH_TIMEOUT(client.stats().snapshots, 1u, 10000);
+
+    console.process().terminate(); // SIGTERM
+    QTRY_COMPARE_WITH_TIMEOUT(closed.count(), 1, 10000);
+    QCOMPARE(closed.first().at(0).toInt(), 1001);
+    QVERIFY(console.process().waitForFinished(10000));
+    QCOMPARE(console.process().exitStatus(), QProcess::NormalExit);
+    QCOMPARE(console.process().exitCode(), 0);
+}
+
+void tst_Headless::badCommandLine_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+
+    QTest::newRow("port not a number") << QStringList {"--port", "abc"} << "--port takes";
+    QTest::newRow("port too large") << QStringList {"--port", "70000"} << "--port takes";
+    QTest::newRow("bind not an address") << QStringList {"--bind", "nowhere"} << "--bind takes";
+    QTest::newRow("simulate rate zero")
+        << QStringList {"--simulate-rate", "0"} << "--simulate-rate";
+    QTest::newRow("unknown flag") << QStringList {"--frobnicate"} << "frobnicate";
+    QTest::newRow("missing import file")
+        << QStringList {"--import", "/nonexistent/season.csv"} << "/nonexistent/season.csv";
+}
+
+void tst_Headless::badCommandLine()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+
+    QProcess process;
+    process.start(Console, QStringList {QStringLiteral("--headless")} + arguments);
+    QVERIFY(process.waitForFinished(20000));
+    QVERIFY(process.exitCode() != 0);
+    const QString errors = QString::fromUtf8(process.readAllStandardError());
+    QVERIFY2(errors.contains(message), qPrintable(errors));
+    QVERIFY(!process.readAllStandardOutput().contains("listening on"));
+}
+
+QTEST_GUILESS_MAIN(tst_Headless)
+#include "tst_headless.moc"

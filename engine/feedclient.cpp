@@ -165,7 +165,10 @@ void FeedClient::scheduleReconnect(int minimumDelayMs)
     ++m_attempt;
     const qint64 ceiling = qMin<qint64>(
         m_config.backoffCapMs, qint64(m_config.backoffBaseMs) << qMin(m_attempt - 1, 20));
-    int delay = int(m_random.bounded(quint32(ceiling) + 1));
+    // A server that went away asked for a wider window than the first backoff step: a
+    // restart then brings its clients back spread out, not in one stampede.
+    const qint64 window = qMax<qint64>(ceiling, std::exchange(m_reconnectWindowMs, 0));
+    int delay = int(m_random.bounded(quint32(window) + 1));
     delay = qMax(delay, minimumDelayMs);
     setState(State::Backoff);
     report(pb::TelemetryEvent::KIND_RECONNECT_ATTEMPT, {}, quint32(m_attempt), quint32(delay));
@@ -358,8 +361,11 @@ void FeedClient::handleError(const pb::Error &error)
 {
     const QString text = QString::fromStdString(error.message());
     qCWarning(lcClient).noquote() << "server error" << int(error.code()) << text;
+    // Hints from the server, bounded so that a broken server cannot park us for long.
     if (error.code() == pb::Error::CODE_OVERLOADED)
         m_retryAfterMs = int(qMin<quint32>(error.retry_after_ms(), 300000));
+    if (error.code() == pb::Error::CODE_GOING_AWAY)
+        m_reconnectWindowMs = int(qMin<quint32>(error.reconnect_window_ms(), 300000));
     Q_EMIT serverError(int(error.code()), text);
 }
 

@@ -164,6 +164,7 @@ private:
     qint64 m_staleSinceUs = 0;
     int m_attempt = 0;
     int m_retryAfterMs = 0;
+    int m_reconnectWindowMs = 0; // the server going away asked us to spread over this
     int m_lastCloseCode = 0;
     QString m_lastCloseReason;
     bool m_stopping = false;

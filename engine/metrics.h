@@ -37,6 +37,7 @@ struct FeedMetrics
     quint64 bytesOut = 0;
     quint64 protocolErrors = 0; // sessions closed for bad input, since start
     quint64 totalConnections = 0;
+    quint64 overloadRefusals = 0; // connections answered "overloaded", since start
 };
 
 } // namespace OddsDesk

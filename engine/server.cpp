@@ -105,18 +105,22 @@ public:
     void send(const pb::ServerMessage &message) { send(Codec::encode(message, m_format)); }
 
     /// Sends an error message, then closes with the matching close code. Logs once.
-    void fail(pb::Error::Code code, QWebSocketProtocol::CloseCode closeCode, const QString &reason)
+    void fail(pb::Error::Code code, QWebSocketProtocol::CloseCode closeCode, const QString &reason,
+        quint32 reconnectWindowMs = 0)
     {
         if (m_state == State::Closing)
             return;
-        qCWarning(lcNet).noquote() << "closing session" << label() << "from" << m_remote << "with"
-                                   << int(closeCode) << "-" << reason;
+        // Going away is the server's own doing and is logged once by whoever asked for it.
         if (closeCode != QWebSocketProtocol::CloseCodeGoingAway
-            && closeCode != QWebSocketProtocol::CloseCodeNormal)
+            && closeCode != QWebSocketProtocol::CloseCodeNormal) {
             ++m_server->m_protocolErrors;
+            qCWarning(lcNet).noquote() << "closing session" << label() << "from" << m_remote
+                                       << "with" << int(closeCode) << "-" << reason;
+        }
         pb::ServerMessage message;
         message.mutable_error()->set_code(code);
         message.mutable_error()->set_message(reason.toStdString());
+        message.mutable_error()->set_reconnect_window_ms(reconnectWindowMs);
         send(message);
         close(closeCode, reason);
     }
@@ -208,6 +212,8 @@ FeedServer::FeedServer(Feed *feed, const ServerConfig &config, QObject *parent)
         [](QAbstractSocket::SocketError e) { qCWarning(lcNet) << "accept failed:" << e; });
     connect(m_feed, &Feed::flushed, this, &FeedServer::onFlushed);
     connect(m_feed, &Feed::bookReset, this, &FeedServer::onBookReset);
+    m_acceptTokens = m_config.maxAcceptsPerSecond;
+    m_acceptRefillUs = monotonicMicros();
 
     m_housekeeping.setInterval(HousekeepingIntervalMs);
     connect(&m_housekeeping, &QTimer::timeout, this, &FeedServer::housekeeping);
@@ -255,9 +261,20 @@ const Session *FeedServer::session(const QString &id) const
     return it == m_sessions.cend() ? nullptr : it->get();
 }
 
+int FeedServer::reconnectWindowMs() const
+{
+    return qBound(
+        m_config.minReconnectWindowMs, int(m_sessions.size()), m_config.maxReconnectWindowMs);
+}
+
 void FeedServer::onNewConnection()
 {
     while (QWebSocket *socket = m_server->nextPendingConnection()) {
+        // A token bucket of accepts: a second's worth of burst, refilled continuously.
+        const qint64 nowUs = monotonicMicros();
+        const double rate = double(m_config.maxAcceptsPerSecond);
+        m_acceptTokens = qMin(rate, m_acceptTokens + rate * double(nowUs - m_acceptRefillUs) / 1e6);
+        m_acceptRefillUs = nowUs;
         // An absent subprotocol means binary: that is the default for a client that asks
         // for none.
         const WireFormat format = socket->subprotocol() == QLatin1String(JsonSubprotocol)
@@ -268,6 +285,20 @@ void FeedServer::onNewConnection()
         auto *connection = new Connection(this, socket, format);
         m_connections.append(connection);
         ++m_totalConnections;
+        if (m_acceptTokens < 1.0) {
+            // Over the accept rate: say when to come back instead of leaving the client
+            // hanging in a queue. The hint is spread so the retries do not come together.
+            ++m_overloadRefusals;
+            const quint32 retryMs = 1000 + QRandomGenerator::global()->bounded(2000);
+            pb::ServerMessage message;
+            message.mutable_error()->set_code(pb::Error::CODE_OVERLOADED);
+            message.mutable_error()->set_message("the server is busy; retry later");
+            message.mutable_error()->set_retry_after_ms(retryMs);
+            connection->send(message);
+            connection->close(QWebSocketProtocol::CloseCode(1013), QStringLiteral("overloaded"));
+            continue;
+        }
+        m_acceptTokens -= 1.0;
         qCDebug(lcNet).noquote() << "connection from" << connection->remote()
                                  << (format == WireFormat::Json ? "json" : "binary");
     }
@@ -508,7 +539,30 @@ void FeedServer::handleAck(Connection *connection, const pb::Ack &ack)
 void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &telemetry)
 {
     Session *session = connection->session();
+    const qint64 nowUs = monotonicMicros();
+    const double rate = double(m_config.telemetryPerSecond);
+    if (session->telemetryRefillUs == 0)
+        session->telemetryTokens = m_config.telemetryBurst;
+    else
+        session->telemetryTokens = qMin(double(m_config.telemetryBurst),
+            session->telemetryTokens + rate * double(nowUs - session->telemetryRefillUs) / 1e6);
+    session->telemetryRefillUs = nowUs;
+    if (session->telemetryTokens < 1.0) {
+        if (session->telemetryDropped++ == 0) {
+            qCWarning(lcNet).noquote()
+                << "session" << session->id << "sends telemetry faster than allowed; dropping";
+            addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("telemetry-flood"),
+                QStringLiteral("over %1 messages a second").arg(m_config.telemetryPerSecond));
+        }
+        return;
+    }
+    session->telemetryTokens -= 1.0;
+    // A batch holds at most this many events; the rest of an oversized one is ignored.
+    constexpr int MaxEventsPerBatch = 64;
+    int taken = 0;
     for (const pb::TelemetryEvent &event : telemetry.events()) {
+        if (++taken > MaxEventsPerBatch)
+            break;
         QString kind;
         QString detail;
         switch (event.kind()) {
@@ -538,7 +592,8 @@ void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &te
         case pb::TelemetryEvent::KIND_STALE:
             kind = QStringLiteral("stale");
             detail = QStringLiteral("%1 ms without data").arg(event.delay_ms());
-            session->staleMs += event.delay_ms();
+            // The client's word: no stale period is longer than the session has existed.
+            session->staleMs += qMin<qint64>(event.delay_ms(), wallMillis() - session->createdMs);
             break;
         case pb::TelemetryEvent::KIND_DECODE_ERROR:
             kind = QStringLiteral("decode-error");
@@ -648,10 +703,13 @@ void FeedServer::housekeeping()
 
 void FeedServer::closeAll(QWebSocketProtocol::CloseCode code, const QString &reason)
 {
+    qCInfo(lcNet).noquote() << "closing" << m_connections.size() << "connections with" << int(code)
+                            << "-" << reason;
     const QList<Connection *> connections = m_connections;
+    const quint32 windowMs = quint32(reconnectWindowMs());
     for (Connection *connection : connections) {
         if (code == QWebSocketProtocol::CloseCodeGoingAway)
-            connection->fail(pb::Error::CODE_GOING_AWAY, code, reason);
+            connection->fail(pb::Error::CODE_GOING_AWAY, code, reason, windowMs);
         else
             connection->close(code, reason);
     }
@@ -685,6 +743,7 @@ FeedMetrics FeedServer::takeMetrics()
     m.bytesOut = std::exchange(m_bytesOut, 0);
     m.protocolErrors = m_protocolErrors;
     m.totalConnections = m_totalConnections;
+    m.overloadRefusals = m_overloadRefusals;
 
     m.latencySamples = int(m_intervalSamples.size());
     if (!m_intervalSamples.isEmpty()) {

@@ -41,8 +41,20 @@ struct ServerConfig
     qint64 maxQueuedBytes = 1024 * 1024;
     // Qt's default of 30 pending handshakes refuses a reconnect storm; this many is cheap.
     int maxPendingConnections = 5000;
-    // Telemetry events kept per session timeline.
+    // Timeline entries kept per session: enough for an afternoon of a bad connection.
     int timelineCapacity = 500;
+    // New connections accepted per second before the server answers "overloaded, retry
+    // after". A snapshot costs the engine thread about a millisecond for a season's book;
+    // 2,000 a second leaves room for everyone else's deltas.
+    int maxAcceptsPerSecond = 2000;
+    // Telemetry messages per session and second (a burst of a few more is allowed); past
+    // it they are dropped and the session is flagged.
+    int telemetryPerSecond = 5;
+    int telemetryBurst = 20;
+    // When the server goes away, it asks clients to spread their return over a window of
+    // one millisecond per session, at least 2 s and at most 30 s.
+    int minReconnectWindowMs = 2000;
+    int maxReconnectWindowMs = 30000;
 };
 
 /// One entry of a session's timeline: something the engine saw or the client reported.
@@ -75,6 +87,9 @@ struct Session
     int snapshotFallbacks = 0;
     int gapsReported = 0;
     qint64 staleMs = 0; // as the client reported
+    double telemetryTokens = 0;
+    qint64 telemetryRefillUs = 0;
+    quint64 telemetryDropped = 0; // messages over the rate, dropped
     LatencyWindow latency;
     ClockOffsetEstimator clock;
     std::deque<std::pair<quint64, qint64>> awaitingAck; // (sequence, commit time)
@@ -105,7 +120,9 @@ public:
     /// feed"); sessions are kept, so clients resume.
     void abortAll();
 
-    int connectedCount() const { return m_connections.size(); }
+    int connectedCount() const { return int(m_connections.size()); }
+    /// The reconnect window offered to clients when the server goes away.
+    int reconnectWindowMs() const;
     int sessionCount() const { return m_sessions.size(); }
     const Session *session(const QString &id) const;
 
@@ -154,6 +171,9 @@ private:
     QVector<qint64> m_intervalSamples;
     quint64 m_protocolErrors = 0;
     quint64 m_totalConnections = 0;
+    quint64 m_overloadRefusals = 0;
+    double m_acceptTokens = 0;
+    qint64 m_acceptRefillUs = 0;
 };
 
 /// True when \a a equals \a b, in time that does not depend on where they differ.

@@ -1,0 +1,259 @@
+#include "mainwindow.h"
+
+#include "bookmodel.h"
+#include "chartpanel.h"
+#include "engine.h"
+#include "footballdataimporter.h"
+#include "gridview.h"
+#include "uilogging.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSignalBlocker>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QToolBar>
+
+namespace OddsDesk {
+namespace {
+
+// 8 s: a status bar sentence stays long enough to be read after a glance back.
+constexpr int StatusMessageMs = 8000;
+// Skipped rows listed in full in the import report; a file with more is not worth reading
+// line by line, and the count says so.
+constexpr int ReportLinesShown = 500;
+
+} // namespace
+
+MainWindow::MainWindow(Engine *engine, QWidget *parent)
+    : QMainWindow(parent)
+    , m_engine(engine)
+    , m_model(new BookModel(engine, this))
+{
+    m_grid = new GridView(m_model, this);
+    m_charts = new ChartPanel(this);
+    // The grid needs the width (thirteen columns); the charts read well as a strip below.
+    m_charts->setOrientation(Qt::Horizontal);
+    m_splitter = new QSplitter(Qt::Vertical, this);
+    m_splitter->addWidget(m_grid);
+    m_splitter->addWidget(m_charts);
+    m_splitter->setStretchFactor(0, 3);
+    m_splitter->setStretchFactor(1, 2);
+    m_splitter->setChildrenCollapsible(false);
+    setCentralWidget(m_splitter);
+
+    buildMenus();
+    buildStatusBar();
+
+    connect(m_engine, &Engine::started, this, &MainWindow::onStarted);
+    connect(m_engine, &Engine::failed, this, [this](const QString &reason) {
+        m_addressLabel->setText(tr("Feed not running: %1").arg(reason));
+        statusBar()->showMessage(tr("The feed could not start: %1").arg(reason));
+    });
+    connect(m_engine, &Engine::metricsUpdated, this, &MainWindow::onMetrics);
+    connect(m_engine, &Engine::simulatorChanged, this, [this](bool enabled, int rate) {
+        const QSignalBlocker blocker(m_simulate);
+        m_simulate->setChecked(enabled);
+        m_simulate->setToolTip(tr("Move prices at random, about %1 changes a second").arg(rate));
+    });
+    if (!m_engine->url().isEmpty())
+        onStarted(m_engine->url());
+
+    resize(1600, 900);
+    m_splitter->setSizes({580, 280});
+    updateTitle();
+    m_grid->setFocus();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    m_import = file->addAction(tr("&Import season file..."), this, &MainWindow::chooseSeasonFile);
+    m_import->setShortcut(QKeySequence::Open);
+    m_import->setStatusTip(tr("Replace the book with a football-data.co.uk season file"));
+    file->addSeparator();
+    m_quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    m_quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *feed = menuBar()->addMenu(tr("F&eed"));
+    m_simulate = feed->addAction(tr("&Simulate prices"));
+    m_simulate->setCheckable(true);
+    m_simulate->setChecked(m_engine->config().simulate);
+    connect(m_simulate, &QAction::toggled, this, [this](bool on) {
+        qCInfo(lcUiWindow) << "price simulator" << (on ? "on" : "off");
+        m_engine->setSimulatorEnabled(on);
+    });
+    m_restartFeed = feed->addAction(tr("&Restart feed"), this, [this] {
+        qCInfo(lcUiWindow) << "restarting the feed: every connection is cut";
+        m_engine->restartFeed();
+        statusBar()->showMessage(
+            tr("Feed restarted: clients reconnect and resume"), StatusMessageMs);
+    });
+    m_restartFeed->setStatusTip(tr("Cut every connection at once; sessions are kept so that "
+                                   "clients resume"));
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    m_displayGroup = new QActionGroup(this);
+    const struct
+    {
+        QString text;
+        OddsDisplay display;
+    } displays[] = {
+        {tr("&Decimal odds"), OddsDisplay::Decimal},
+        {tr("&Fractional odds"), OddsDisplay::Fractional},
+        {tr("&American odds"), OddsDisplay::American},
+    };
+    for (const auto &d : displays) {
+        QAction *action = view->addAction(d.text);
+        action->setCheckable(true);
+        action->setChecked(d.display == m_model->oddsDisplay());
+        m_displayGroup->addAction(action);
+        const OddsDisplay display = d.display;
+        connect(action, &QAction::triggered, this,
+            [this, display] { m_model->setOddsDisplay(display); });
+    }
+    view->addSeparator();
+    m_showCharts = view->addAction(tr("Show &charts"));
+    m_showCharts->setObjectName(QStringLiteral("showChartsAction"));
+    m_showCharts->setCheckable(true);
+    m_showCharts->setChecked(true);
+    connect(m_showCharts, &QAction::toggled, m_charts, &QWidget::setVisible);
+
+    QToolBar *toolbar = addToolBar(tr("Feed"));
+    toolbar->setObjectName(QStringLiteral("feedToolBar"));
+    toolbar->setMovable(false);
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    toolbar->addAction(m_import);
+    toolbar->addSeparator();
+    toolbar->addAction(m_simulate);
+    toolbar->addAction(m_restartFeed);
+}
+
+void MainWindow::buildStatusBar()
+{
+    m_addressLabel = new QLabel(tr("Feed starting..."), this);
+    m_sessionsLabel = new QLabel(this);
+    m_sequenceLabel = new QLabel(this);
+    m_addressLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    for (QLabel *label : {m_addressLabel, m_sessionsLabel, m_sequenceLabel})
+        label->setContentsMargins(8, 0, 8, 0);
+    statusBar()->addPermanentWidget(m_addressLabel);
+    statusBar()->addPermanentWidget(m_sessionsLabel);
+    statusBar()->addPermanentWidget(m_sequenceLabel);
+    onMetrics(FeedMetrics());
+}
+
+void MainWindow::onStarted(const QUrl &url)
+{
+    m_addressLabel->setText(tr("Listening on %1").arg(url.toString()));
+}
+
+void MainWindow::onMetrics(const FeedMetrics &metrics)
+{
+    m_sessionsLabel->setText(
+        tr("Sessions: %1 connected, %2 retained").arg(metrics.connected).arg(metrics.retained));
+    const quint64 head = std::max(metrics.headSequence, m_model->headSequence());
+    m_sequenceLabel->setText(tr("Head sequence: %1").arg(head));
+    m_sequenceLabel->setToolTip(tr("Feed epoch %1").arg(metrics.epoch));
+    if (metrics.timeMs != 0)
+        m_charts->addMetrics(metrics);
+}
+
+void MainWindow::setDemoMode(bool demo)
+{
+    m_demo = demo;
+    updateTitle();
+}
+
+void MainWindow::updateTitle()
+{
+    QString title = tr("OddsDesk");
+    if (!m_bookName.isEmpty())
+        title += QStringLiteral(" - ") + m_bookName;
+    if (m_demo)
+        title += QStringLiteral(" - ") + tr("DEMO");
+    setWindowTitle(title);
+}
+
+void MainWindow::chooseSeasonFile()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Import season file"),
+        m_lastImportDir, tr("football-data.co.uk season files (*.csv);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    m_lastImportDir = QFileInfo(path).absolutePath();
+    importSeasonFile(path);
+}
+
+ImportReport MainWindow::importSeasonFile(const QString &path)
+{
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    const ImportReport report = importFootballData(path);
+    QApplication::restoreOverrideCursor();
+
+    if (!report.ok()) {
+        qCWarning(lcUiWindow) << "import refused:" << report.error;
+        statusBar()->showMessage(tr("Nothing imported: %1").arg(report.error), StatusMessageMs);
+    } else {
+        qCInfo(lcUiWindow) << "imported" << report.book.events.size() << "events from" << path
+                           << "," << report.skipped.size() << "issues";
+        m_engine->loadBook(report.book);
+        m_bookName = QFileInfo(path).completeBaseName();
+        updateTitle();
+        statusBar()->showMessage(
+            tr("Imported %n events", nullptr, int(report.book.events.size())), StatusMessageMs);
+    }
+    if (!report.ok() || !report.skipped.isEmpty())
+        showImportReport(path, report);
+    return report;
+}
+
+void MainWindow::showImportReport(const QString &path, const ImportReport &report)
+{
+    // Not modal: the trader can keep pricing while the report stays open beside the grid.
+    auto *box = new QMessageBox(this);
+    box->setModal(false);
+    box->setObjectName(QStringLiteral("importReport"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setWindowTitle(tr("Import season file"));
+    const QString name = QFileInfo(path).fileName();
+    if (!report.ok()) {
+        box->setIcon(QMessageBox::Warning);
+        box->setText(tr("Nothing was imported from %1; the book is unchanged.").arg(name));
+        box->setInformativeText(report.error);
+    } else {
+        const int markets = int(report.book.markets.size());
+        box->setIcon(QMessageBox::Warning);
+        box->setText(tr("Imported %1 events and %2 markets from %3 (%4 rows read).")
+                         .arg(report.book.events.size())
+                         .arg(markets)
+                         .arg(name)
+                         .arg(report.rowsRead));
+        {
+            box->setInformativeText(
+                tr("%n rows were skipped or imported in part; details list each line and why.",
+                    nullptr, int(report.skipped.size())));
+            QStringList lines;
+            for (const ImportIssue &issue : report.skipped) {
+                if (lines.size() == ReportLinesShown) {
+                    lines << tr("... and %1 more").arg(report.skipped.size() - ReportLinesShown);
+                    break;
+                }
+                lines << tr("line %1: %2").arg(issue.line).arg(issue.reason);
+            }
+            box->setDetailedText(lines.join(QLatin1Char('\n')));
+        }
+    }
+    box->setStandardButtons(QMessageBox::Ok);
+    box->show();
+}
+
+} // namespace OddsDesk

@@ -1,0 +1,78 @@
+#pragma once
+
+#include "footballdataimporter.h"
+#include "metrics.h"
+
+#include <QMainWindow>
+#include <QUrl>
+
+class QAction;
+class QActionGroup;
+class QLabel;
+class QSplitter;
+
+namespace OddsDesk {
+
+class BookModel;
+class ChartPanel;
+class Engine;
+class GridView;
+
+/// The desk's main window: the market grid on the left, the live charts on the right, the
+/// feed's address, sessions and head sequence in the status bar. It drives the engine only
+/// through the Engine facade.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+
+public:
+    /// \a engine must outlive the window; it may be started before or after.
+    explicit MainWindow(Engine *engine, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    /// Marks the window as a demonstration ("DEMO" in the title): the book and the clients
+    /// are simulated.
+    void setDemoMode(bool demo);
+    bool isDemoMode() const { return m_demo; }
+
+    /// Imports a football-data season file and loads it into the engine. On an error shows
+    /// the sentence and changes nothing; skipped rows are listed in a report. Returns what
+    /// the importer said.
+    ImportReport importSeasonFile(const QString &path);
+
+    BookModel *bookModel() const { return m_model; }
+    GridView *gridView() const { return m_grid; }
+    ChartPanel *chartPanel() const { return m_charts; }
+    QAction *simulateAction() const { return m_simulate; }
+    QAction *restartFeedAction() const { return m_restartFeed; }
+    QAction *importAction() const { return m_import; }
+
+private:
+    void buildMenus();
+    void buildStatusBar();
+    void chooseSeasonFile();
+    void showImportReport(const QString &path, const ImportReport &report);
+    void updateTitle();
+    void onStarted(const QUrl &url);
+    void onMetrics(const FeedMetrics &metrics);
+
+    Engine *m_engine;
+    BookModel *m_model;
+    GridView *m_grid;
+    ChartPanel *m_charts;
+    QSplitter *m_splitter;
+    QAction *m_import = nullptr;
+    QAction *m_quit = nullptr;
+    QAction *m_simulate = nullptr;
+    QAction *m_restartFeed = nullptr;
+    QAction *m_showCharts = nullptr;
+    QActionGroup *m_displayGroup = nullptr;
+    QLabel *m_addressLabel = nullptr;
+    QLabel *m_sessionsLabel = nullptr;
+    QLabel *m_sequenceLabel = nullptr;
+    QString m_bookName;
+    QString m_lastImportDir;
+    bool m_demo = false;
+};
+
+} // namespace OddsDesk

@@ -263,8 +263,9 @@ const Session *FeedServer::session(const QString &id) const
 
 int FeedServer::reconnectWindowMs() const
 {
-    return qBound(
-        m_config.minReconnectWindowMs, int(m_sessions.size()), m_config.maxReconnectWindowMs);
+    return qBound(m_config.minReconnectWindowMs,
+        int(m_sessions.size()) * m_config.reconnectWindowPerSessionMs,
+        m_config.maxReconnectWindowMs);
 }
 
 void FeedServer::onNewConnection()
@@ -306,6 +307,10 @@ void FeedServer::onNewConnection()
 
 void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
 {
+    // What is pending goes out to the sessions already live before this one joins, so that
+    // its snapshot or replay and the live deltas meet exactly at the flushed sequence.
+    m_feed->flush();
+
     if (hello.protocol_version() != ProtocolVersion) {
         connection->fail(pb::Error::CODE_UNSUPPORTED_VERSION,
             QWebSocketProtocol::CloseCodeProtocolError,
@@ -365,10 +370,8 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
 
     const QString epoch = QString::fromStdString(resume.epoch());
     std::optional<std::vector<FeedBatchPtr>> missed;
-    if (epoch == m_feed->epoch()) {
-        m_feed->flush(); // what is pending goes to everyone, this session included, below
+    if (epoch == m_feed->epoch())
         missed = m_feed->batchesAfter(resume.last_sequence());
-    }
     attach(session, connection);
     if (!missed) {
         const QString why = epoch != m_feed->epoch()

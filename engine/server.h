@@ -52,8 +52,11 @@ struct ServerConfig
     int telemetryPerSecond = 5;
     int telemetryBurst = 20;
     // When the server goes away, it asks clients to spread their return over a window of
-    // one millisecond per session, at least 2 s and at most 30 s.
-    int minReconnectWindowMs = 2000;
+    // two milliseconds per session (500 returns a second, a quarter of the accept rate),
+    // at least 3 s and at most 30 s. Three seconds keeps any 100 ms of a 500-client storm
+    // under a tenth of the returns, with the randomness of full jitter taken into account.
+    int reconnectWindowPerSessionMs = 2;
+    int minReconnectWindowMs = 3000;
     int maxReconnectWindowMs = 30000;
 };
 

@@ -649,8 +649,8 @@ void FeedServer::housekeeping()
         = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
     const qint64 helloUs = qint64(m_config.helloTimeoutMs) * 1000;
 
-    const bool heartbeatDue
-        = nowUs - m_lastHeartbeatUs >= qint64(m_config.heartbeatIntervalMs) * 1000;
+    const qint64 intervalUs = qint64(m_config.heartbeatIntervalMs) * 1000;
+    const bool heartbeatDue = nowUs - m_lastHeartbeatUs >= intervalUs;
     QByteArray heartbeat[2];
     if (heartbeatDue) {
         m_lastHeartbeatUs = nowUs;
@@ -686,6 +686,10 @@ void FeedServer::housekeeping()
                 connection->socket()->abort();
             } else if (heartbeatDue) {
                 connection->send(heartbeat[connection->format() == WireFormat::Json ? 1 : 0]);
+                // A client owes us nothing while no delta comes its way; a WebSocket ping,
+                // which every client library answers by itself, shows whether it is there.
+                if (nowUs - connection->lastInboundUs() >= intervalUs)
+                    connection->socket()->ping();
             }
             break;
         case Connection::State::Closing:

@@ -131,6 +131,8 @@ private Q_SLOTS:
     void wrongTokenGetsNewSession();
     void changedEpochGetsSnapshot();
     void journalTooShortGetsSnapshot();
+    void expiredSessionGetsSnapshot();
+    void newerSchemaIsUnderstood();
     void takeoverClosesOldConnection();
     void shutdownSaysGoingAway();
     void latencyIsMeasuredFromAcks();
@@ -477,6 +479,76 @@ void tst_FeedServer::journalTooShortGetsSnapshot()
     QTRY_COMPARE(c->stats().snapshots, 2u);
     QCOMPARE(c->stats().snapshotFallbacks, 1u);
     QVERIFY(c->book() == m_feed->book());
+}
+
+void tst_FeedServer::expiredSessionGetsSnapshot()
+{
+    m_server.reset();
+    m_config.retentionMs = 200;
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+
+    RawPeer first;
+    first.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(first.socket.state(), QAbstractSocket::ConnectedState);
+    first.hello();
+    QTRY_VERIFY(first.welcome());
+    const pb::Welcome welcome = *first.welcome();
+    first.socket.abort();
+    // Retention is checked on the housekeeping pass: the session is gone a little after.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !m_server->session(QString::fromStdString(welcome.session_id())), 3000);
+
+    RawPeer late;
+    late.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(late.socket.state(), QAbstractSocket::ConnectedState);
+    pb::ResumeRequest resume;
+    resume.set_session_id(welcome.session_id());
+    resume.set_resume_token(welcome.resume_token());
+    resume.set_epoch(welcome.epoch());
+    resume.set_last_sequence(welcome.head_sequence());
+    late.hello(&resume);
+    QTRY_VERIFY(late.welcome());
+    QVERIFY(!late.welcome()->resumed());
+    QTRY_COMPARE(late.count(pb::ServerMessage::kSnapshot), 1);
+}
+
+void tst_FeedServer::newerSchemaIsUnderstood()
+{
+    // A hello from a newer client: an extra field in JSON, and one in binary.
+    RawPeer json;
+    json.open(m_server->url(), WireFormat::Json);
+    QTRY_COMPARE(json.socket.state(), QAbstractSocket::ConnectedState);
+    json.socket.sendTextMessage(QStringLiteral(
+        "{\"hello\":{\"protocolVersion\":1,\"clientName\":\"next\",\"deviceClass\":\"watch\"},"
+        "\"priority\":3}"));
+    QTRY_COMPARE(json.count(pb::ServerMessage::kSnapshot), 1);
+
+    RawPeer binary;
+    binary.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(binary.socket.state(), QAbstractSocket::ConnectedState);
+    pb::ClientMessage hello;
+    hello.mutable_hello()->set_protocol_version(1);
+    QByteArray bytes = Codec::encode(hello, WireFormat::Binary);
+    // Field 99 of the hello, varint 7: unknown to this server.
+    QByteArray hello99 = Codec::encode(hello.hello(), WireFormat::Binary);
+    hello99.append(char(0x98)).append(char(0x06)).append(char(0x07));
+    bytes = QByteArray(1, char(0x0a)) + char(hello99.size()) + hello99;
+    binary.socket.sendBinaryMessage(bytes);
+    QTRY_COMPARE(binary.count(pb::ServerMessage::kSnapshot), 1);
+
+    // A market status from a newer server is not tradable here, never open.
+    pb::Market market;
+    market.set_id(1);
+    market.set_status(static_cast<pb::MarketStatus>(7));
+    QCOMPARE(Codec::fromProto(market).status, MarketStatus::Unknown);
+    QVERIFY(!isTradable(Codec::fromProto(market).status));
+    pb::ServerMessage fromJson;
+    QVERIFY(
+        Codec::decode("{\"snapshot\":{\"markets\":[{\"id\":1,\"status\":\"MARKET_STATUS_HALTED\","
+                      "\"colour\":\"red\"}]}}",
+            WireFormat::Json, &fromJson, nullptr));
+    QCOMPARE(Codec::fromProto(fromJson.snapshot().markets(0)).status, MarketStatus::Unknown);
 }
 
 void tst_FeedServer::takeoverClosesOldConnection()

@@ -81,6 +81,7 @@ private Q_SLOTS:
 
     void reconnectStormIsSpreadByJitter();
     void blackholedClientGoesStaleAndResumes();
+    void lateTimeoutOfOldConnectionSparesNewOne();
     void impairedNetworkEndsWithEqualBook_data();
     void impairedNetworkEndsWithEqualBook();
     void overloadAnswersRetryAfter();
@@ -223,6 +224,36 @@ void tst_Resilience::blackholedClientGoesStaleAndResumes()
                                          && e.kind == QLatin1String("stale");
                                  }),
         5000);
+}
+
+void tst_Resilience::lateTimeoutOfOldConnectionSparesNewOne()
+{
+    ImpairmentProxy proxy(QHostAddress::LocalHost, m_server->port());
+    QVERIFY(proxy.listen());
+    FeedClient client(clientConfig(proxy.wsUrl()));
+    QSignalSpy welcomed(&client, &FeedClient::welcomed);
+    client.start();
+    QTRY_COMPARE(client.stats().snapshots, 1u);
+    const QString session = client.sessionId();
+
+    // The phone moves to another network: its side dies at once, the server's side is left
+    // half-open. The client comes back and takes the session over before the server has
+    // given up on the old connection.
+    proxy.networkSwitch(0);
+    QTRY_VERIFY_WITH_TIMEOUT(welcomed.count() == 2, 5000);
+    QVERIFY(welcomed.last().first().toBool());
+    QCOMPARE(client.sessionId(), session);
+
+    // Well past the old connection's dead-connection deadline, the new one still works.
+    QTest::qWait(4 * m_config.heartbeatIntervalMs);
+    QCOMPARE(client.state(), FeedClient::State::Live);
+    QVERIFY(m_server->session(session)->connection);
+    QVERIFY(m_feed->setPrice(4, 555).isEmpty());
+    QTRY_COMPARE(client.book().market(2)->selection(4)->price, 555u);
+    QCOMPARE(welcomed.count(), 2);
+    const auto &timeline = m_server->session(session)->timeline;
+    QVERIFY(std::any_of(timeline.cbegin(), timeline.cend(),
+        [](const TimelineEntry &e) { return e.kind == QLatin1String("taken-over"); }));
 }
 
 void tst_Resilience::impairedNetworkEndsWithEqualBook_data()

@@ -1,4 +1,5 @@
 #include "engine.h"
+#include "engine_p.h"
 
 #include "simulator.h"
 
@@ -13,6 +14,9 @@ void registerEngineTypes()
     qRegisterMetaType<BookChanges>();
     qRegisterMetaType<FeedMetrics>();
     qRegisterMetaType<FeedBatchPtr>();
+    qRegisterMetaType<SessionSummary>();
+    qRegisterMetaType<SessionDetail>();
+    qRegisterMetaType<QVector<SessionSummary>>();
 }
 
 Engine::Engine(const EngineConfig &config, QObject *parent)
@@ -35,6 +39,8 @@ Engine::Engine(const EngineConfig &config, QObject *parent)
     connect(m_core, &EngineCore::metricsUpdated, this, &Engine::metricsUpdated);
     connect(m_core, &EngineCore::editRejected, this, &Engine::editRejected);
     connect(m_core, &EngineCore::simulatorChanged, this, &Engine::simulatorChanged);
+    connect(m_core, &EngineCore::sessionsUpdated, this, &Engine::sessionsUpdated);
+    connect(m_core, &EngineCore::sessionDetail, this, &Engine::sessionDetail);
     m_thread.start();
 }
 
@@ -98,6 +104,29 @@ void Engine::restartFeed()
     QMetaObject::invokeMethod(m_core, &EngineCore::restartFeed);
 }
 
+void Engine::watchSessions(bool watching)
+{
+    QMetaObject::invokeMethod(m_core, [core = m_core, watching] { core->watchSessions(watching); });
+}
+
+void Engine::requestSessionDetail(const QString &sessionId)
+{
+    QMetaObject::invokeMethod(
+        m_core, [core = m_core, sessionId] { core->requestSessionDetail(sessionId); });
+}
+
+void Engine::disconnectSession(const QString &sessionId, const QString &reason)
+{
+    QMetaObject::invokeMethod(
+        m_core, [core = m_core, sessionId, reason] { core->disconnectSession(sessionId, reason); });
+}
+
+void Engine::resyncSession(const QString &sessionId)
+{
+    QMetaObject::invokeMethod(
+        m_core, [core = m_core, sessionId] { core->resyncSession(sessionId); });
+}
+
 EngineCore::EngineCore(const EngineConfig &config)
     : m_config(config)
 { }
@@ -123,6 +152,13 @@ void EngineCore::start(const BookData &book)
             m_uiTimer->start();
     });
     connect(m_feed, &Feed::bookReset, this, &EngineCore::emitBookReset);
+
+    // The inspector's list refreshes once a second: current enough to follow an incident,
+    // cheap enough with 20,000 sessions.
+    m_sessionsTimer = new QTimer(this);
+    m_sessionsTimer->setInterval(1000);
+    connect(m_sessionsTimer, &QTimer::timeout, this,
+        [this] { Q_EMIT sessionsUpdated(m_server->sessionSummaries()); });
 
     m_metricsTimer = new QTimer(this);
     m_metricsTimer->setInterval(m_config.metricsIntervalMs);
@@ -201,7 +237,36 @@ void EngineCore::setSimulatorRate(int changesPerSecond)
 
 void EngineCore::restartFeed()
 {
-    m_server->abortAll();
+    m_server->closeAll(
+        QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("the feed is restarting"));
+}
+
+void EngineCore::watchSessions(bool watching)
+{
+    if (!watching) {
+        m_sessionsTimer->stop();
+        return;
+    }
+    m_sessionsTimer->start();
+    Q_EMIT sessionsUpdated(m_server->sessionSummaries());
+}
+
+void EngineCore::requestSessionDetail(const QString &sessionId)
+{
+    const std::optional<SessionDetail> detail = m_server->sessionDetail(sessionId);
+    Q_EMIT sessionDetail(sessionId, detail.has_value(), detail.value_or(SessionDetail()));
+}
+
+void EngineCore::disconnectSession(const QString &sessionId, const QString &reason)
+{
+    if (!m_server->disconnectSession(sessionId, reason))
+        Q_EMIT editRejected(QStringLiteral("no connected session %1").arg(sessionId));
+}
+
+void EngineCore::resyncSession(const QString &sessionId)
+{
+    if (!m_server->resyncSession(sessionId))
+        Q_EMIT editRejected(QStringLiteral("no connected session %1").arg(sessionId));
 }
 
 void EngineCore::emitBookReset()

@@ -1,9 +1,9 @@
 #pragma once
 
 #include "book.h"
-#include "feed.h"
+#include "config.h"
 #include "metrics.h"
-#include "server.h"
+#include "sessioninfo.h"
 
 #include <QObject>
 #include <QThread>
@@ -19,7 +19,7 @@ class EngineCore;
 struct EngineConfig
 {
     ServerConfig server;
-    Feed::Config feed;
+    FeedConfig feed;
     bool simulate = false;
     int simulateRate = 20; // price changes a second across the book
     // 250 ms: four chart points a second move smoothly and cost the UI almost nothing.
@@ -58,8 +58,16 @@ public:
     void loadBook(const BookData &book);
     void setSimulatorEnabled(bool enabled);
     void setSimulatorRate(int changesPerSecond);
-    /// Cuts every connection at once; sessions are kept so clients resume.
+    /// Drops every connection at once as a server restart would ("going away", with a
+    /// window to spread the return over); sessions are kept so clients resume.
     void restartFeed();
+
+    // Support: sessionsUpdated() arrives once a second while someone watches.
+    void watchSessions(bool watching);
+    void requestSessionDetail(const QString &sessionId);
+    void disconnectSession(const QString &sessionId, const QString &reason);
+    /// Sends the session a fresh snapshot now.
+    void resyncSession(const QString &sessionId);
 
 Q_SIGNALS:
     void started(const QUrl &url);
@@ -71,57 +79,15 @@ Q_SIGNALS:
     void metricsUpdated(const OddsDesk::FeedMetrics &metrics);
     void editRejected(const QString &reason);
     void simulatorChanged(bool enabled, int rate);
+    void sessionsUpdated(const QVector<OddsDesk::SessionSummary> &sessions);
+    /// The answer to requestSessionDetail(); found is false for an unknown session.
+    void sessionDetail(const QString &sessionId, bool found, const OddsDesk::SessionDetail &detail);
 
 private:
     EngineConfig m_config;
     QThread m_thread;
     EngineCore *m_core = nullptr; // lives on m_thread
     QUrl m_url;
-};
-
-/// The engine's state on its own thread. Internal to the engine; the UI sees Engine only.
-class EngineCore : public QObject
-{
-    Q_OBJECT
-
-public:
-    explicit EngineCore(const EngineConfig &config);
-    ~EngineCore() override;
-
-    Feed *feed() const { return m_feed; }
-    FeedServer *server() const { return m_server; }
-
-    void start(const BookData &book);
-    void stop();
-    void setPrice(quint32 selectionId, Price price, std::optional<Price> expected);
-    void setStatus(quint32 marketId, MarketStatus status);
-    void setEventStatus(quint32 eventId, MarketStatus status);
-    void loadBook(const BookData &book);
-    void setSimulatorEnabled(bool enabled);
-    void setSimulatorRate(int changesPerSecond);
-    void restartFeed();
-
-Q_SIGNALS:
-    void started(const QUrl &url);
-    void failed(const QString &error);
-    void bookReset(const OddsDesk::BookData &book, quint64 sequence, const QString &epoch);
-    void bookChanged(const OddsDesk::BookChanges &changes);
-    void metricsUpdated(const OddsDesk::FeedMetrics &metrics);
-    void editRejected(const QString &reason);
-    void simulatorChanged(bool enabled, int rate);
-
-private:
-    void emitBookReset();
-    void emitPendingChanges();
-    void emitMetrics();
-
-    EngineConfig m_config;
-    Feed *m_feed = nullptr;
-    FeedServer *m_server = nullptr;
-    class PriceSimulator *m_simulator = nullptr;
-    QTimer *m_uiTimer = nullptr;
-    QTimer *m_metricsTimer = nullptr;
-    BookChanges m_uiPending;
 };
 
 /// Registers the engine's types with Qt's meta-type system, for queued signals.

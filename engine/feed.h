@@ -2,6 +2,7 @@
 
 #include "book.h"
 #include "codec.h"
+#include "config.h"
 
 #include <QByteArray>
 #include <QLoggingCategory>
@@ -61,17 +62,7 @@ class Feed : public QObject
     Q_OBJECT
 
 public:
-    struct Config
-    {
-        // 10 ms: collects a burst of edits into one frame while adding at most 10 ms
-        // (5 ms on average) to delivery latency.
-        int flushIntervalMs = 10;
-        // The journal keeps the last 10 minutes or 100,000 batches, whichever is less.
-        int journalMaxBatches = 100000;
-        int journalMaxAgeMs = 10 * 60 * 1000;
-        // Markets per snapshot frame: keeps each frame well under a client's message limit.
-        int snapshotMarketsPerFrame = 500;
-    };
+    using Config = FeedConfig;
 
     explicit Feed(QObject *parent = nullptr);
     Feed(const Config &config, QObject *parent = nullptr);

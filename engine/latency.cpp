@@ -35,6 +35,17 @@ qint64 LatencyWindow::max() const
     return *std::max_element(m_samples.cbegin(), m_samples.cbegin() + m_filled);
 }
 
+QVector<qint64> LatencyWindow::samples() const
+{
+    QVector<qint64> out;
+    out.reserve(m_filled);
+    const int capacity = int(m_samples.size());
+    const int start = m_filled < capacity ? 0 : m_next;
+    for (int i = 0; i < m_filled; ++i)
+        out.append(m_samples.at((start + i) % capacity));
+    return out;
+}
+
 qint64 percentileOf(QVector<qint64> &samples, double q)
 {
     if (samples.isEmpty())

@@ -23,6 +23,8 @@ public:
     /// The q-quantile (0..1) of the samples held, nearest-rank; 0 when empty.
     qint64 percentile(double q) const;
     qint64 max() const;
+    /// The samples held, oldest first.
+    QVector<qint64> samples() const;
 
 private:
     QVector<qint64> m_samples;

@@ -27,6 +27,8 @@ struct FeedMetrics
     int reconnects = 0; // hellos that asked to resume, in this interval
     int resumes = 0; // of which were resumed
     int snapshotFallbacks = 0;
+    int clientReconnectAttempts = 0; // as clients reported them, in this interval
+    int staleSessions = 0; // connected, owing acks older than three heartbeats
     int latencySamples = 0;
     qint64 latencyP50Us = 0; // across every client's samples in this interval
     qint64 latencyP95Us = 0;

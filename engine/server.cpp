@@ -577,6 +577,7 @@ void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &te
             break;
         case pb::TelemetryEvent::KIND_RECONNECT_ATTEMPT:
             kind = QStringLiteral("reconnect-attempt");
+            ++m_clientReconnectAttempts;
             detail = QStringLiteral("attempt %1 after %2 ms")
                          .arg(event.attempt())
                          .arg(event.delay_ms());
@@ -746,6 +747,15 @@ FeedMetrics FeedServer::takeMetrics()
     m.reconnects = std::exchange(m_reconnects, 0);
     m.resumes = std::exchange(m_resumes, 0);
     m.snapshotFallbacks = std::exchange(m_fallbacks, 0);
+    m.clientReconnectAttempts = std::exchange(m_clientReconnectAttempts, 0);
+    const qint64 nowUs = monotonicMicros();
+    const qint64 staleUs
+        = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
+    for (const auto &session : std::as_const(m_sessions)) {
+        if (session->connection && !session->awaitingAck.empty()
+            && nowUs - session->awaitingAck.front().second > staleUs)
+            ++m.staleSessions;
+    }
     m.framesOut = std::exchange(m_framesOut, 0);
     m.bytesOut = std::exchange(m_bytesOut, 0);
     m.protocolErrors = m_protocolErrors;
@@ -774,6 +784,81 @@ FeedMetrics FeedServer::takeMetrics()
     clients.resize(worst);
     m.worstClients = clients;
     return m;
+}
+
+SessionSummary FeedServer::summarize(const Session &s, qint64 nowUs) const
+{
+    SessionSummary summary;
+    summary.id = s.id;
+    summary.clientName = s.clientName;
+    summary.clientVersion = s.clientVersion;
+    summary.remoteAddress = s.remoteAddress;
+    summary.connected = s.connection != nullptr;
+    summary.createdMs = s.createdMs;
+    summary.connectedSinceMs = s.connectedSinceMs;
+    summary.reconnects = s.reconnects;
+    summary.resumes = s.resumes;
+    summary.snapshotFallbacks = s.snapshotFallbacks;
+    summary.gaps = s.gapsReported;
+    summary.lag = m_feed->flushedSequence() - qMin(s.lastAckedSequence, m_feed->flushedSequence());
+    summary.latencyP50Us = s.latency.percentile(0.5);
+    summary.latencyP99Us = s.latency.percentile(0.99);
+    summary.framesOut = s.framesOut;
+    summary.bytesOut = s.bytesOut;
+    summary.staleMs = s.staleMs;
+    const qint64 staleUs
+        = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
+    summary.staleNow
+        = s.connection && !s.awaitingAck.empty() && nowUs - s.awaitingAck.front().second > staleUs;
+    summary.telemetryDropped = s.telemetryDropped;
+    return summary;
+}
+
+QVector<SessionSummary> FeedServer::sessionSummaries() const
+{
+    const qint64 nowUs = monotonicMicros();
+    QVector<SessionSummary> out;
+    out.reserve(m_sessions.size());
+    for (const auto &session : m_sessions)
+        out.append(summarize(*session, nowUs));
+    return out;
+}
+
+std::optional<SessionDetail> FeedServer::sessionDetail(const QString &id) const
+{
+    const Session *s = session(id);
+    if (!s)
+        return std::nullopt;
+    SessionDetail detail;
+    detail.summary = summarize(*s, monotonicMicros());
+    detail.timeline = QVector<TimelineEntry>(s->timeline.cbegin(), s->timeline.cend());
+    detail.recentLatencyUs = s->latency.samples();
+    return detail;
+}
+
+bool FeedServer::disconnectSession(const QString &id, const QString &reason)
+{
+    auto it = m_sessions.find(id);
+    if (it == m_sessions.end() || !(*it)->connection)
+        return false;
+    Session *s = it->get();
+    addTimeline(s, TimelineEntry::Source::Engine, QStringLiteral("disconnected-by-desk"), reason);
+    qCInfo(lcNet).noquote() << "session" << id << "disconnected by the desk:" << reason;
+    s->connection->close(QWebSocketProtocol::CloseCodeNormal, reason);
+    return true;
+}
+
+bool FeedServer::resyncSession(const QString &id)
+{
+    auto it = m_sessions.find(id);
+    if (it == m_sessions.end() || !(*it)->connection)
+        return false;
+    Session *s = it->get();
+    addTimeline(s, TimelineEntry::Source::Engine, QStringLiteral("resync-by-desk"),
+        QStringLiteral("fresh snapshot sent"));
+    m_feed->flush();
+    sendSnapshot(s);
+    return true;
 }
 
 void FeedServer::addTimeline(

@@ -1,6 +1,8 @@
 #pragma once
 
+#include "config.h"
 #include "feed.h"
+#include "sessioninfo.h"
 #include "latency.h"
 #include "metrics.h"
 
@@ -15,6 +17,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 
 Q_DECLARE_LOGGING_CATEGORY(lcNet)
 
@@ -22,53 +25,6 @@ class QWebSocket;
 class QWebSocketServer;
 
 namespace OddsDesk {
-
-struct ServerConfig
-{
-    QHostAddress bindAddress = QHostAddress::LocalHost; // nothing exposed unless asked
-    quint16 port = 8765;
-    // 2 s: a punter must not look at frozen odds for long.
-    int heartbeatIntervalMs = 2000;
-    // A connection silent for this many heartbeats is dead.
-    int deadAfterHeartbeats = 3;
-    // 120 s: covers a tunnel or a network switch.
-    int retentionMs = 120 * 1000;
-    // A client that connects must say hello within this time.
-    int helloTimeoutMs = 10 * 1000;
-    // Client messages are small (hello, ack, telemetry batches); 64 KiB is generous.
-    quint64 maxIncomingMessageBytes = 64 * 1024;
-    // 1 MiB per session: past it the reader is too slow and is told to resume later.
-    qint64 maxQueuedBytes = 1024 * 1024;
-    // Qt's default of 30 pending handshakes refuses a reconnect storm; this many is cheap.
-    int maxPendingConnections = 5000;
-    // Timeline entries kept per session: enough for an afternoon of a bad connection.
-    int timelineCapacity = 500;
-    // New connections accepted per second before the server answers "overloaded, retry
-    // after". A snapshot costs the engine thread about a millisecond for a season's book;
-    // 2,000 a second leaves room for everyone else's deltas.
-    int maxAcceptsPerSecond = 2000;
-    // Telemetry messages per session and second (a burst of a few more is allowed); past
-    // it they are dropped and the session is flagged.
-    int telemetryPerSecond = 5;
-    int telemetryBurst = 20;
-    // When the server goes away, it asks clients to spread their return over a window of
-    // two milliseconds per session (500 returns a second, a quarter of the accept rate),
-    // at least 3 s and at most 30 s. Three seconds keeps any 100 ms of a 500-client storm
-    // under a tenth of the returns, with the randomness of full jitter taken into account.
-    int reconnectWindowPerSessionMs = 2;
-    int minReconnectWindowMs = 3000;
-    int maxReconnectWindowMs = 30000;
-};
-
-/// One entry of a session's timeline: something the engine saw or the client reported.
-struct TimelineEntry
-{
-    enum class Source : quint8 { Engine, Client };
-    qint64 timeMs = 0; // UTC wall time, ours
-    Source source = Source::Engine;
-    QString kind; // "connected", "closed", "resumed", "reconnect-attempt", ...
-    QString detail;
-};
 
 /// A client session: what survives while its connection comes and goes.
 struct Session
@@ -132,6 +88,15 @@ public:
     /// The figures since the previous call.
     FeedMetrics takeMetrics();
 
+    /// Every session, connected and retained, as the inspector lists them.
+    QVector<SessionSummary> sessionSummaries() const;
+    std::optional<SessionDetail> sessionDetail(const QString &id) const;
+    /// Closes a session's connection with \a reason (1000); the session is kept, so the
+    /// client resumes. False if it has no connection.
+    bool disconnectSession(const QString &id, const QString &reason);
+    /// Sends a fresh snapshot to a connected session now.
+    bool resyncSession(const QString &id);
+
 Q_SIGNALS:
     void listening(const QUrl &url);
 
@@ -154,6 +119,7 @@ private:
     void sendBatch(Session *session, const FeedBatch &batch);
     void addTimeline(
         Session *session, TimelineEntry::Source source, const QString &kind, const QString &detail);
+    SessionSummary summarize(const Session &session, qint64 nowUs) const;
 
     Feed *m_feed;
     ServerConfig m_config;
@@ -169,6 +135,7 @@ private:
     int m_reconnects = 0;
     int m_resumes = 0;
     int m_fallbacks = 0;
+    int m_clientReconnectAttempts = 0;
     quint64 m_framesOut = 0;
     quint64 m_bytesOut = 0;
     QVector<qint64> m_intervalSamples;

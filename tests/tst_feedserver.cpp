@@ -136,6 +136,7 @@ private Q_SLOTS:
     void takeoverClosesOldConnection();
     void shutdownSaysGoingAway();
     void latencyIsMeasuredFromAcks();
+    void supportSeesSessionsAndActsOnThem();
     void clockSkewNeverNegative();
 
 private:
@@ -615,6 +616,54 @@ void tst_FeedServer::latencyIsMeasuredFromAcks()
     QVERIFY2(metrics.latencyP50Us < 500000, qPrintable(QString::number(metrics.latencyP50Us)));
     QCOMPARE(metrics.worstClients.size(), 1);
     QCOMPARE(metrics.worstClients.first().sessionId, c->sessionId());
+}
+
+void tst_FeedServer::supportSeesSessionsAndActsOnThem()
+{
+    FeedClientConfig config;
+    config.url = m_server->url();
+    config.clientName = QStringLiteral("acme-ios");
+    config.clientVersion = QStringLiteral("4.2");
+    config.backoffBaseMs = 50;
+    FeedClient c(config);
+    QSignalSpy welcomed(&c, &FeedClient::welcomed);
+    c.start();
+    QTRY_COMPARE(c.stats().snapshots, 1u);
+    QVERIFY(m_feed->setPrice(1, 222).isEmpty());
+    QTRY_COMPARE(c.lastSequence(), m_feed->headSequence());
+
+    const QVector<SessionSummary> sessions = m_server->sessionSummaries();
+    QCOMPARE(sessions.size(), 1);
+    const SessionSummary &s = sessions.first();
+    QCOMPARE(s.id, c.sessionId());
+    QCOMPARE(s.clientName, QStringLiteral("acme-ios"));
+    QCOMPARE(s.clientVersion, QStringLiteral("4.2"));
+    QVERIFY(s.connected);
+    QVERIFY(s.remoteAddress.startsWith(QStringLiteral("127.0.0.1:")));
+    QTRY_COMPARE(m_server->sessionSummaries().first().lag, 0u);
+    QVERIFY(s.framesOut >= 3); // welcome, snapshot, delta
+
+    // The desk disconnects it: the client resumes the same session.
+    QVERIFY(m_server->disconnectSession(c.sessionId(), QStringLiteral("ticket 4711")));
+    QTRY_COMPARE(welcomed.count(), 2);
+    QVERIFY(welcomed.last().first().toBool());
+
+    // The desk forces a resync: a fresh snapshot arrives on the live connection.
+    QVERIFY(m_server->resyncSession(c.sessionId()));
+    QTRY_COMPARE(c.stats().snapshots, 2u);
+    QVERIFY(c.book() == m_feed->book());
+
+    const std::optional<SessionDetail> detail = m_server->sessionDetail(c.sessionId());
+    QVERIFY(detail);
+    QStringList kinds;
+    for (const TimelineEntry &e : detail->timeline)
+        kinds << e.kind;
+    QVERIFY2(kinds.contains(QStringLiteral("disconnected-by-desk")), qPrintable(kinds.join(',')));
+    QVERIFY(kinds.contains(QStringLiteral("resumed")));
+    QVERIFY(kinds.contains(QStringLiteral("resync-by-desk")));
+    QVERIFY(!m_server->disconnectSession(QStringLiteral("nope"), QString()));
+    QVERIFY(!m_server->sessionDetail(QStringLiteral("nope")));
+    c.stop();
 }
 
 void tst_FeedServer::clockSkewNeverNegative()

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <QHostAddress>
+
+namespace OddsDesk {
+
+/// How the feed sequences, batches and remembers changes.
+struct FeedConfig
+{
+    // 10 ms: collects a burst of edits into one frame while adding at most 10 ms
+    // (5 ms on average) to delivery latency.
+    int flushIntervalMs = 10;
+    // The journal keeps the last 10 minutes or 100,000 batches, whichever is less.
+    int journalMaxBatches = 100000;
+    int journalMaxAgeMs = 10 * 60 * 1000;
+    // Markets per snapshot frame: keeps each frame well under a client's message limit.
+    int snapshotMarketsPerFrame = 500;
+};
+
+/// How the WebSocket server treats its connections. Every limit is a named default here,
+/// with the reason for its value.
+struct ServerConfig
+{
+    QHostAddress bindAddress = QHostAddress::LocalHost; // nothing exposed unless asked
+    quint16 port = 8765;
+    // 2 s: a punter must not look at frozen odds for long.
+    int heartbeatIntervalMs = 2000;
+    // A connection silent for this many heartbeats is dead.
+    int deadAfterHeartbeats = 3;
+    // 120 s: covers a tunnel or a network switch.
+    int retentionMs = 120 * 1000;
+    // A client that connects must say hello within this time.
+    int helloTimeoutMs = 10 * 1000;
+    // Client messages are small (hello, ack, telemetry batches); 64 KiB is generous.
+    quint64 maxIncomingMessageBytes = 64 * 1024;
+    // 1 MiB per session: past it the reader is too slow and is told to resume later.
+    qint64 maxQueuedBytes = 1024 * 1024;
+    // Qt's default of 30 pending handshakes refuses a reconnect storm; this many is cheap.
+    int maxPendingConnections = 5000;
+    // Timeline entries kept per session: enough for an afternoon of a bad connection.
+    int timelineCapacity = 500;
+    // New connections accepted per second before the server answers "overloaded, retry
+    // after". A snapshot costs the engine thread about a millisecond for a season's book;
+    // 2,000 a second leaves room for everyone else's deltas.
+    int maxAcceptsPerSecond = 2000;
+    // Telemetry messages per session and second (a burst of a few more is allowed); past
+    // it they are dropped and the session is flagged.
+    int telemetryPerSecond = 5;
+    int telemetryBurst = 20;
+    // When the server goes away, it asks clients to spread their return over a window of
+    // two milliseconds per session (500 returns a second, a quarter of the accept rate),
+    // at least 3 s and at most 30 s. Three seconds keeps any 100 ms of a 500-client storm
+    // under a tenth of the returns, with the randomness of full jitter taken into account.
+    int reconnectWindowPerSessionMs = 2;
+    int minReconnectWindowMs = 3000;
+    int maxReconnectWindowMs = 30000;
+};
+
+} // namespace OddsDesk

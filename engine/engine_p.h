@@ -1,0 +1,68 @@
+#pragma once
+
+// The engine thread's side of the Engine facade. Internal to the engine library: the UI and
+// app/ see engine.h only.
+
+#include "engine.h"
+#include "feed.h"
+#include "server.h"
+
+#include <QTimer>
+
+namespace OddsDesk {
+
+class PriceSimulator;
+
+/// The engine's state on its own thread. Internal to the engine; the UI sees Engine only.
+class EngineCore : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit EngineCore(const EngineConfig &config);
+    ~EngineCore() override;
+
+    Feed *feed() const { return m_feed; }
+    FeedServer *server() const { return m_server; }
+
+    void start(const BookData &book);
+    void stop();
+    void setPrice(quint32 selectionId, Price price, std::optional<Price> expected);
+    void setStatus(quint32 marketId, MarketStatus status);
+    void setEventStatus(quint32 eventId, MarketStatus status);
+    void loadBook(const BookData &book);
+    void setSimulatorEnabled(bool enabled);
+    void setSimulatorRate(int changesPerSecond);
+    void restartFeed();
+    void watchSessions(bool watching);
+    void requestSessionDetail(const QString &sessionId);
+    void disconnectSession(const QString &sessionId, const QString &reason);
+    void resyncSession(const QString &sessionId);
+
+Q_SIGNALS:
+    void started(const QUrl &url);
+    void failed(const QString &error);
+    void bookReset(const OddsDesk::BookData &book, quint64 sequence, const QString &epoch);
+    void bookChanged(const OddsDesk::BookChanges &changes);
+    void metricsUpdated(const OddsDesk::FeedMetrics &metrics);
+    void editRejected(const QString &reason);
+    void simulatorChanged(bool enabled, int rate);
+    void sessionsUpdated(const QVector<OddsDesk::SessionSummary> &sessions);
+    void sessionDetail(const QString &sessionId, bool found, const OddsDesk::SessionDetail &detail);
+
+private:
+    void emitBookReset();
+    void emitPendingChanges();
+    void emitMetrics();
+
+    EngineConfig m_config;
+    Feed *m_feed = nullptr;
+    FeedServer *m_server = nullptr;
+    PriceSimulator *m_simulator = nullptr;
+    QTimer *m_uiTimer = nullptr;
+    QTimer *m_metricsTimer = nullptr;
+    QTimer *m_sessionsTimer = nullptr;
+    BookChanges m_uiPending;
+};
+
+} // namespace OddsDesk

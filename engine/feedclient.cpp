@@ -132,6 +132,14 @@ void FeedClient::onConnected()
     }
     send(message);
     report(pb::TelemetryEvent::KIND_CONNECTED);
+
+    // A new local address means the device moved to another network (Wi-Fi to mobile).
+    const QString local = m_socket->localAddress().toString();
+    if (!m_localAddress.isEmpty() && local != m_localAddress) {
+        report(pb::TelemetryEvent::KIND_NETWORK_CHANGE,
+               QStringLiteral("local address %1 -> %2").arg(m_localAddress, local));
+    }
+    m_localAddress = local;
 }
 
 void FeedClient::onDisconnected()

@@ -179,6 +179,7 @@ private:
     // machine it is close to zero; with a skewed clock it is the skew.
     std::deque<qint64> m_offsetWindow;
     qint64 m_clockSkewUs = 0;
+    QString m_localAddress; // of the last connection, to notice a change of network
 };
 
 } // namespace OddsDesk

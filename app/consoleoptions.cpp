@@ -16,6 +16,9 @@ bool wantsHeadless(int argc, char **argv)
 
 namespace {
 
+// The metrics endpoint's default port, in the range Prometheus exporters use.
+constexpr int DefaultHttpPort = 9464;
+
 // Reads a whole number within [low, high] from an option, or says what is wrong.
 QString readInt(const QCommandLineParser &parser, const QCommandLineOption &option, int low,
     int high, int *value)
@@ -72,8 +75,15 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     const QCommandLineOption retentionS(QStringLiteral("retention-s"),
         QStringLiteral("Seconds a disconnected session is kept for resume (default 120)."),
         QStringLiteral("SECONDS"));
+    const QCommandLineOption httpPort(QStringLiteral("http-port"),
+        QStringLiteral("Port of the metrics endpoint (/metrics, /healthz); 0 picks a free one, "
+                       "-1 turns it off (default 9464)."),
+        QStringLiteral("PORT"));
+    const QCommandLineOption httpBind(QStringLiteral("http-bind"),
+        QStringLiteral("Address of the metrics endpoint (default 127.0.0.1)."),
+        QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1"));
     parser.addOptions({headless, import, bookmaker, bind, port, simulate, simulateRate, flushMs,
-        heartbeatMs, retentionS});
+        heartbeatMs, retentionS, httpPort, httpBind});
 
     if (!parser.parse(arguments))
         return parser.errorText();
@@ -111,5 +121,15 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     if (!(error = readInt(parser, retentionS, 0, 86400, &value)).isEmpty())
         return error;
     engine.server.retentionMs = value * 1000;
+
+    if (!engine.httpAddress.setAddress(parser.value(httpBind))) {
+        return QStringLiteral("--http-bind takes an IP address, not \"%1\"")
+            .arg(parser.value(httpBind));
+    }
+    // The default port is a convenience: if another console holds it, run without.
+    engine.httpPort = DefaultHttpPort;
+    engine.httpOptional = !parser.isSet(httpPort);
+    if (!(error = readInt(parser, httpPort, -1, 65535, &engine.httpPort)).isEmpty())
+        return error;
     return QString();
 }

@@ -76,6 +76,10 @@ int main(int argc, char **argv)
         QTextStream out(stdout);
         out << "listening on " << url.toString() << Qt::endl;
     });
+    QObject::connect(&engine, &Engine::httpStarted, app.get(), [](const QUrl &url) {
+        QTextStream out(stdout);
+        out << "http on " << url.toString() << Qt::endl;
+    });
     QObject::connect(&engine, &Engine::failed, app.get(), [](const QString &reason) {
         err() << "oddsdesk: " << reason << Qt::endl;
         QCoreApplication::exit(1);

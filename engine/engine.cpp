@@ -1,6 +1,7 @@
 #include "engine.h"
 #include "engine_p.h"
 
+#include "metricsendpoint.h"
 #include "simulator.h"
 
 #include <QCoreApplication>
@@ -34,6 +35,7 @@ Engine::Engine(const EngineConfig &config, QObject *parent)
         Q_EMIT started(url);
     });
     connect(m_core, &EngineCore::failed, this, &Engine::failed);
+    connect(m_core, &EngineCore::httpStarted, this, &Engine::httpStarted);
     connect(m_core, &EngineCore::bookReset, this, &Engine::bookReset);
     connect(m_core, &EngineCore::bookChanged, this, &Engine::bookChanged);
     connect(m_core, &EngineCore::metricsUpdated, this, &Engine::metricsUpdated);
@@ -169,9 +171,22 @@ void EngineCore::start(const BookData &book)
         Q_EMIT failed(m_server->errorString());
         return;
     }
+    if (m_config.httpPort >= 0) {
+        m_http = new MetricsEndpoint(this);
+        if (!m_http->listen(m_config.httpAddress, quint16(m_config.httpPort))) {
+            if (!m_config.httpOptional) {
+                Q_EMIT failed(m_http->errorString());
+                return;
+            }
+            qCWarning(lcHttp).noquote() << m_http->errorString() << "- running without it";
+            delete std::exchange(m_http, nullptr);
+        }
+    }
     m_metricsTimer->start();
     setSimulatorEnabled(m_config.simulate);
     Q_EMIT started(m_server->url());
+    if (m_http)
+        Q_EMIT httpStarted(m_http->url());
 }
 
 void EngineCore::stop()
@@ -284,7 +299,10 @@ void EngineCore::emitPendingChanges()
 
 void EngineCore::emitMetrics()
 {
-    Q_EMIT metricsUpdated(m_server->takeMetrics());
+    const FeedMetrics metrics = m_server->takeMetrics();
+    if (m_http)
+        m_http->update(metrics);
+    Q_EMIT metricsUpdated(metrics);
 }
 
 } // namespace OddsDesk

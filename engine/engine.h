@@ -26,6 +26,13 @@ struct EngineConfig
     int metricsIntervalMs = 250;
     // 50 ms: book changes reach the window at most 20 times a second, in one batch each.
     int uiBatchIntervalMs = 50;
+    // The operators' HTTP endpoint (/metrics, /healthz); a negative port turns it off, 0
+    // picks a free one.
+    QHostAddress httpAddress = QHostAddress::LocalHost;
+    int httpPort = -1;
+    // When set, a port that cannot be had is a warning, not a failure (the console's
+    // default port, which another console may already hold).
+    bool httpOptional = false;
 };
 
 /// The one door to the feed engine. Lives on the caller's (GUI) thread and runs the book,
@@ -72,6 +79,8 @@ public:
 Q_SIGNALS:
     void started(const QUrl &url);
     void failed(const QString &error);
+    /// The metrics endpoint is serving at \a url.
+    void httpStarted(const QUrl &url);
     /// The whole book, at start and after loadBook().
     void bookReset(const OddsDesk::BookData &book, quint64 sequence, const QString &epoch);
     /// Accepted changes since the last batch, in sequence order.

@@ -11,6 +11,7 @@
 
 namespace OddsDesk {
 
+class MetricsEndpoint;
 class PriceSimulator;
 
 /// The engine's state on its own thread. Internal to the engine; the UI sees Engine only.
@@ -42,6 +43,7 @@ public:
 Q_SIGNALS:
     void started(const QUrl &url);
     void failed(const QString &error);
+    void httpStarted(const QUrl &url);
     void bookReset(const OddsDesk::BookData &book, quint64 sequence, const QString &epoch);
     void bookChanged(const OddsDesk::BookChanges &changes);
     void metricsUpdated(const OddsDesk::FeedMetrics &metrics);
@@ -61,6 +63,7 @@ private:
     PriceSimulator *m_simulator = nullptr;
     QTimer *m_uiTimer = nullptr;
     QTimer *m_metricsTimer = nullptr;
+    MetricsEndpoint *m_http = nullptr;
     QTimer *m_sessionsTimer = nullptr;
     BookChanges m_uiPending;
 };

@@ -1,10 +1,18 @@
 #pragma once
 
 #include <QMetaType>
+
+#include <array>
 #include <QString>
 #include <QVector>
 
 namespace OddsDesk {
+
+/// Upper bounds of the delivery-latency histogram, in microseconds: from a loopback 1 ms
+/// to a struggling phone's 10 s, roughly doubling, as Prometheus histograms usually go.
+inline constexpr std::array<qint64, 13> LatencyBucketBoundsUs = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+    5000000, 10000000};
 
 /// One client's delivery latency, for the charts' "worst clients" series.
 struct ClientLatency
@@ -35,6 +43,10 @@ struct FeedMetrics
     qint64 latencyP99Us = 0;
     qint64 latencyMaxUs = 0;
     QVector<ClientLatency> worstClients; // highest p99 first, a few
+    // This interval's samples by bucket (not cumulative); the last counts what is above
+    // every bound.
+    std::array<quint64, LatencyBucketBoundsUs.size() + 1> latencyBuckets = {};
+    qint64 latencySumUs = 0;
     quint64 framesOut = 0; // in this interval
     quint64 bytesOut = 0;
     quint64 protocolErrors = 0; // sessions closed for bad input, since start

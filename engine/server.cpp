@@ -768,6 +768,12 @@ FeedMetrics FeedServer::takeMetrics()
         m.latencyP95Us = percentileOf(m_intervalSamples, 0.95);
         m.latencyP99Us = percentileOf(m_intervalSamples, 0.99);
         m.latencyMaxUs = *std::max_element(m_intervalSamples.cbegin(), m_intervalSamples.cend());
+        for (qint64 sample : std::as_const(m_intervalSamples)) {
+            const auto bound = std::lower_bound(LatencyBucketBoundsUs.cbegin(),
+                                                LatencyBucketBoundsUs.cend(), sample);
+            ++m.latencyBuckets[size_t(bound - LatencyBucketBoundsUs.cbegin())];
+            m.latencySumUs += sample;
+        }
         m_intervalSamples.clear();
     }
 

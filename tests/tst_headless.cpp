@@ -3,6 +3,8 @@
 
 #include "feedclient.h"
 
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -47,6 +49,19 @@ public:
     {
         static const QRegularExpression line(
             QStringLiteral("^listening on (ws://\\S+)$"), QRegularExpression::MultilineOption);
+        return waitForLine(line, timeoutMs);
+    }
+
+    /// Waits for the "http on" line of the metrics endpoint.
+    QUrl waitForHttpUrl(int timeoutMs = 20000)
+    {
+        static const QRegularExpression line(
+            QStringLiteral("^http on (http://\\S+)$"), QRegularExpression::MultilineOption);
+        return waitForLine(line, timeoutMs);
+    }
+
+    QUrl waitForLine(const QRegularExpression &line, int timeoutMs)
+    {
         QElapsedTimer timer;
         timer.start();
         while (timer.elapsed() < timeoutMs) {
@@ -81,6 +96,7 @@ private Q_SLOTS:
     void foreignClientUnderstandsTheFeed();
     void simulatedDeltasAreConsecutive();
     void terminationClosesWithGoingAway();
+    void metricsEndpointForOperators();
     void badCommandLine_data();
     void badCommandLine();
 };
@@ -194,6 +210,78 @@ void tst_Headless::terminationClosesWithGoingAway()
     QCOMPARE(console.process().exitCode(), 0);
 }
 
+namespace {
+
+struct HttpAnswer
+{
+    int status = 0;
+    QByteArray body;
+};
+
+HttpAnswer fetch(QNetworkAccessManager &network, const QUrl &url, const QByteArray &post = {})
+{
+    QNetworkRequest request(url);
+    QNetworkReply *reply = post.isNull() ? network.get(request) : network.post(request, post);
+    QSignalSpy finished(reply, &QNetworkReply::finished);
+    finished.wait(10000);
+    HttpAnswer answer {
+        reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), reply->readAll()};
+    reply->deleteLater();
+    return answer;
+}
+
+} // namespace
+
+void tst_Headless::metricsEndpointForOperators()
+{
+    HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("0"),
+        QStringLiteral("--simulate"), QStringLiteral("--simulate-rate"), QStringLiteral("200")});
+    const QUrl url = console.waitForUrl();
+    QVERIFY2(url.isValid(), qPrintable(console.errors()));
+    const QUrl http = console.waitForHttpUrl();
+    QVERIFY(http.isValid());
+    QCOMPARE(http.host(), QStringLiteral("127.0.0.1"));
+
+    std::vector<std::unique_ptr<FeedClient>> clients;
+    for (int i = 0; i < 3; ++i) {
+        FeedClientConfig config;
+        config.url = url;
+        clients.push_back(std::make_unique<FeedClient>(config));
+        clients.back()->start();
+    }
+    for (const auto &c : clients)
+        QTRY_VERIFY_WITH_TIMEOUT(c->stats().deltasApplied > 5, 10000);
+    QTest::qWait(600); // two metric intervals
+
+    QNetworkAccessManager network;
+    const HttpAnswer metrics = fetch(network, http.resolved(QUrl(QStringLiteral("/metrics"))));
+    QCOMPARE(metrics.status, 200);
+    QVERIFY2(metrics.body.contains("oddsdesk_sessions{state=\"connected\"} 3\n"),
+        metrics.body.constData());
+    QVERIFY(metrics.body.contains("oddsdesk_delivery_latency_seconds_count "));
+    QVERIFY(!metrics.body.contains("oddsdesk_delivery_latency_seconds_count 0\n"));
+
+    // The format is what Prometheus' own checker accepts.
+    QProcess promtool;
+    promtool.start(
+        QStringLiteral("promtool"), {QStringLiteral("check"), QStringLiteral("metrics")});
+    QVERIFY2(promtool.waitForStarted(5000), "promtool (Debian's prometheus package) is missing");
+    promtool.write(metrics.body);
+    promtool.closeWriteChannel();
+    QVERIFY(promtool.waitForFinished(10000));
+    QVERIFY2(promtool.exitCode() == 0,
+        qPrintable(
+            QString::fromUtf8(promtool.readAllStandardOutput() + promtool.readAllStandardError())));
+
+    QCOMPARE(fetch(network, http.resolved(QUrl(QStringLiteral("/healthz")))).status, 200);
+    QCOMPARE(fetch(network, http.resolved(QUrl(QStringLiteral("/admin")))).status, 404);
+    const HttpAnswer posted
+        = fetch(network, http.resolved(QUrl(QStringLiteral("/metrics"))), QByteArray("x=1"));
+    QVERIFY(posted.status >= 400);
+    for (const auto &c : clients)
+        c->stop();
+}
+
 void tst_Headless::badCommandLine_data()
 {
     QTest::addColumn<QStringList>("arguments");
@@ -205,6 +293,7 @@ void tst_Headless::badCommandLine_data()
     QTest::newRow("simulate rate zero")
         << QStringList {"--simulate-rate", "0"} << "--simulate-rate";
     QTest::newRow("unknown flag") << QStringList {"--frobnicate"} << "frobnicate";
+    QTest::newRow("http port not a number") << QStringList {"--http-port", "x"} << "--http-port";
     QTest::newRow("missing import file")
         << QStringList {"--import", "/nonexistent/season.csv"} << "/nonexistent/season.csv";
 }

@@ -1,0 +1,155 @@
+#include "metricsendpoint.h"
+
+#include <QHttpServer>
+#include <QHttpServerRequest>
+#include <QHttpServerResponse>
+
+Q_LOGGING_CATEGORY(lcHttp, "oddsdesk.engine.http", QtWarningMsg)
+
+namespace OddsDesk {
+namespace {
+
+// Prometheus' own media type for the text format.
+constexpr char PrometheusContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+
+class Writer
+{
+public:
+    void family(const char *name, const char *type, const char *help)
+    {
+        m_out += QByteArray("# HELP ") + name + ' ' + help + '\n';
+        m_out += QByteArray("# TYPE ") + name + ' ' + type + '\n';
+    }
+
+    void sample(const QByteArray &name, double value)
+    {
+        m_out += name + ' ' + QByteArray::number(value, 'g', 15) + '\n';
+    }
+
+    void sample(const QByteArray &name, quint64 value)
+    {
+        m_out += name + ' ' + QByteArray::number(value) + '\n';
+    }
+
+    QByteArray take() { return std::move(m_out); }
+
+private:
+    QByteArray m_out;
+};
+
+QHttpServerResponse refuseBody()
+{
+    return QHttpServerResponse(QByteArray("requests to this endpoint carry no body\n"),
+        QHttpServerResponse::StatusCode::PayloadTooLarge);
+}
+
+} // namespace
+
+void MetricsTotals::add(const FeedMetrics &interval)
+{
+    m_latest = interval;
+    m_reconnects += quint64(interval.reconnects);
+    m_resumes += quint64(interval.resumes);
+    m_fallbacks += quint64(interval.snapshotFallbacks);
+    m_clientReconnectAttempts += quint64(interval.clientReconnectAttempts);
+    m_framesOut += interval.framesOut;
+    m_bytesOut += interval.bytesOut;
+    for (size_t i = 0; i < m_buckets.size(); ++i) {
+        m_buckets[i] += interval.latencyBuckets[i];
+        m_latencyCount += interval.latencyBuckets[i];
+    }
+    m_latencySumUs += interval.latencySumUs;
+}
+
+QByteArray MetricsTotals::render() const
+{
+    Writer w;
+    w.family("oddsdesk_sessions", "gauge", "Client sessions, by whether a connection is live.");
+    w.sample("oddsdesk_sessions{state=\"connected\"}", quint64(m_latest.connected));
+    w.sample("oddsdesk_sessions{state=\"retained\"}", quint64(m_latest.retained));
+    w.family("oddsdesk_stale_sessions", "gauge",
+        "Connected sessions owing acknowledgements older than three heartbeats.");
+    w.sample("oddsdesk_stale_sessions", quint64(m_latest.staleSessions));
+    w.family("oddsdesk_head_sequence", "gauge", "The last sequence number the feed gave out.");
+    w.sample("oddsdesk_head_sequence", m_latest.headSequence);
+    w.family("oddsdesk_connections_total", "counter", "WebSocket connections accepted.");
+    w.sample("oddsdesk_connections_total", m_latest.totalConnections);
+    w.family("oddsdesk_resume_requests_total", "counter", "Hellos that asked to resume a session.");
+    w.sample("oddsdesk_resume_requests_total", m_reconnects);
+    w.family("oddsdesk_resumes_total", "counter", "Resume requests answered with a replay.");
+    w.sample("oddsdesk_resumes_total", m_resumes);
+    w.family("oddsdesk_snapshot_fallbacks_total", "counter",
+        "Resume requests answered with a fresh snapshot.");
+    w.sample("oddsdesk_snapshot_fallbacks_total", m_fallbacks);
+    w.family("oddsdesk_client_reconnect_attempts_total", "counter",
+        "Reconnect attempts as clients reported them.");
+    w.sample("oddsdesk_client_reconnect_attempts_total", m_clientReconnectAttempts);
+    w.family("oddsdesk_frames_sent_total", "counter", "WebSocket messages sent to clients.");
+    w.sample("oddsdesk_frames_sent_total", m_framesOut);
+    w.family("oddsdesk_bytes_sent_total", "counter", "Payload bytes sent to clients.");
+    w.sample("oddsdesk_bytes_sent_total", m_bytesOut);
+    w.family("oddsdesk_protocol_errors_total", "counter",
+        "Sessions closed because of what the client sent.");
+    w.sample("oddsdesk_protocol_errors_total", m_latest.protocolErrors);
+    w.family("oddsdesk_overload_refusals_total", "counter",
+        "Connections answered \"overloaded, retry after\".");
+    w.sample("oddsdesk_overload_refusals_total", m_latest.overloadRefusals);
+
+    w.family("oddsdesk_delivery_latency_seconds", "histogram",
+        "From the engine committing a change to the client receiving it.");
+    quint64 cumulative = 0;
+    for (size_t i = 0; i < LatencyBucketBoundsUs.size(); ++i) {
+        cumulative += m_buckets[i];
+        w.sample("oddsdesk_delivery_latency_seconds_bucket{le=\""
+                + QByteArray::number(double(LatencyBucketBoundsUs[i]) / 1e6, 'g', 6) + "\"}",
+            cumulative);
+    }
+    w.sample("oddsdesk_delivery_latency_seconds_bucket{le=\"+Inf\"}", m_latencyCount);
+    w.sample("oddsdesk_delivery_latency_seconds_sum", double(m_latencySumUs) / 1e6);
+    w.sample("oddsdesk_delivery_latency_seconds_count", m_latencyCount);
+    return w.take();
+}
+
+MetricsEndpoint::MetricsEndpoint(QObject *parent)
+    : QObject(parent)
+    , m_server(std::make_unique<QHttpServer>())
+{
+    using Method = QHttpServerRequest::Method;
+    m_server->route(
+        QStringLiteral("/metrics"), Method::Get, [this](const QHttpServerRequest &request) {
+            if (!request.body().isEmpty())
+                return refuseBody();
+            QHttpServerResponse response(PrometheusContentType, m_totals.render());
+            return response;
+        });
+    m_server->route(QStringLiteral("/healthz"), Method::Get, [](const QHttpServerRequest &request) {
+        if (!request.body().isEmpty())
+            return refuseBody();
+        return QHttpServerResponse(QByteArray("text/plain"), QByteArray("ok\n"));
+    });
+}
+
+MetricsEndpoint::~MetricsEndpoint() = default;
+
+bool MetricsEndpoint::listen(const QHostAddress &address, quint16 port)
+{
+    const quint16 bound = m_server->listen(address, port);
+    if (bound == 0) {
+        m_errorString = QStringLiteral("cannot serve metrics on %1:%2: the port is taken or "
+                                       "not allowed")
+                            .arg(address.toString())
+                            .arg(port);
+        return false;
+    }
+    m_url.setScheme(QStringLiteral("http"));
+    m_url.setHost(address.toString());
+    m_url.setPort(bound);
+    return true;
+}
+
+void MetricsEndpoint::update(const FeedMetrics &interval)
+{
+    m_totals.add(interval);
+}
+
+} // namespace OddsDesk

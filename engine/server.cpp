@@ -749,11 +749,8 @@ FeedMetrics FeedServer::takeMetrics()
     m.snapshotFallbacks = std::exchange(m_fallbacks, 0);
     m.clientReconnectAttempts = std::exchange(m_clientReconnectAttempts, 0);
     const qint64 nowUs = monotonicMicros();
-    const qint64 staleUs
-        = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
     for (const auto &session : std::as_const(m_sessions)) {
-        if (session->connection && !session->awaitingAck.empty()
-            && nowUs - session->awaitingAck.front().second > staleUs)
+        if (isStaleNow(*session, nowUs))
             ++m.staleSessions;
     }
     m.framesOut = std::exchange(m_framesOut, 0);
@@ -769,8 +766,8 @@ FeedMetrics FeedServer::takeMetrics()
         m.latencyP99Us = percentileOf(m_intervalSamples, 0.99);
         m.latencyMaxUs = *std::max_element(m_intervalSamples.cbegin(), m_intervalSamples.cend());
         for (qint64 sample : std::as_const(m_intervalSamples)) {
-            const auto bound = std::lower_bound(LatencyBucketBoundsUs.cbegin(),
-                                                LatencyBucketBoundsUs.cend(), sample);
+            const auto bound = std::lower_bound(
+                LatencyBucketBoundsUs.cbegin(), LatencyBucketBoundsUs.cend(), sample);
             ++m.latencyBuckets[size_t(bound - LatencyBucketBoundsUs.cbegin())];
             m.latencySumUs += sample;
         }
@@ -790,6 +787,15 @@ FeedMetrics FeedServer::takeMetrics()
     clients.resize(worst);
     m.worstClients = clients;
     return m;
+}
+
+bool FeedServer::isStaleNow(const Session &session, qint64 nowUs) const
+{
+    // Connected, yet what we sent three heartbeats ago is still not acknowledged.
+    const qint64 staleUs
+        = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
+    return session.connection && !session.awaitingAck.empty()
+        && nowUs - session.awaitingAck.front().second > staleUs;
 }
 
 SessionSummary FeedServer::summarize(const Session &s, qint64 nowUs) const
@@ -812,10 +818,7 @@ SessionSummary FeedServer::summarize(const Session &s, qint64 nowUs) const
     summary.framesOut = s.framesOut;
     summary.bytesOut = s.bytesOut;
     summary.staleMs = s.staleMs;
-    const qint64 staleUs
-        = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
-    summary.staleNow
-        = s.connection && !s.awaitingAck.empty() && nowUs - s.awaitingAck.front().second > staleUs;
+    summary.staleNow = isStaleNow(s, nowUs);
     summary.telemetryDropped = s.telemetryDropped;
     return summary;
 }

@@ -120,6 +120,7 @@ private:
     void addTimeline(
         Session *session, TimelineEntry::Source source, const QString &kind, const QString &detail);
     SessionSummary summarize(const Session &session, qint64 nowUs) const;
+    bool isStaleNow(const Session &session, qint64 nowUs) const;
 
     Feed *m_feed;
     ServerConfig m_config;

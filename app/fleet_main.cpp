@@ -1,0 +1,151 @@
+// oddsdesk-fleet: the load generator. Opens many sessions to an OddsDesk feed as real
+// clients of the client library, spread over worker threads, optionally through a bad
+// network, and prints one JSON summary of what they received.
+
+#include "fleet.h"
+#include "fleetoptions.h"
+#include "signalwatcher.h"
+
+#include <QCoreApplication>
+#include <QFile>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+#include <QTextStream>
+
+#include <algorithm>
+#include <limits>
+
+#include <sys/resource.h>
+
+namespace {
+
+// Descriptors the program needs besides its sessions: standard streams, each event loop's
+// wakeup descriptors, the proxies' listening sockets and whatever Qt opens on the side.
+// A few dozen is plenty; a few per thread covers the event loops.
+constexpr quint64 FixedDescriptors = 64;
+constexpr quint64 DescriptorsPerThread = 4;
+// A direct session holds one socket. Through a proxy it holds three: its own, and the
+// proxy's two sides (a network switch briefly leaves a half-open upstream side more).
+constexpr quint64 DirectSessionDescriptors = 1;
+constexpr quint64 ProxiedSessionDescriptors = 3;
+
+QTextStream &err()
+{
+    static QTextStream stream(stderr);
+    return stream;
+}
+
+// Raises the soft limit on open files to the hard limit and returns the limit in force.
+quint64 raiseOpenFileLimit()
+{
+    rlimit limit {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return 0;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            limit = raised;
+        else
+            err() << "oddsdesk-fleet: could not raise the open-file limit from " << limit.rlim_cur
+                  << " to " << limit.rlim_max << "; going on with " << limit.rlim_cur << Qt::endl;
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? std::numeric_limits<quint64>::max()
+                                           : quint64(limit.rlim_cur);
+}
+
+// How many source ports the kernel hands out for connections to one address and port, or
+// 0 when that cannot be read.
+quint64 localPortCount()
+{
+    QFile file(QStringLiteral("/proc/sys/net/ipv4/ip_local_port_range"));
+    if (!file.open(QIODevice::ReadOnly))
+        return 0;
+    const QList<QByteArray> bounds = file.readAll().simplified().split(' ');
+    if (bounds.size() != 2)
+        return 0;
+    const quint64 low = bounds.at(0).toULongLong();
+    const quint64 high = bounds.at(1).toULongLong();
+    return high >= low ? high - low + 1 : 0;
+}
+
+// Whether this machine lets one process open the sessions asked for; an error sentence if not.
+QString checkCapacity(const FleetOptions &options)
+{
+    const quint64 sessions = quint64(options.sessions);
+    const quint64 perSession
+        = options.profile ? ProxiedSessionDescriptors : DirectSessionDescriptors;
+    const quint64 threads = quint64(std::min(options.threads, options.sessions));
+    const quint64 fixed = FixedDescriptors + DescriptorsPerThread * threads;
+    const quint64 needed = sessions * perSession + fixed;
+    const quint64 limit = raiseOpenFileLimit();
+    if (limit != 0 && needed > limit) {
+        return QStringLiteral("--sessions %1 needs about %2 open files (%3 a session%4, plus %5 "
+                              "for the program), but this process may open at most %6, the "
+                              "hard limit; run fewer sessions, or several fleets")
+            .arg(sessions)
+            .arg(needed)
+            .arg(perSession)
+            .arg(options.profile ? QStringLiteral(" through the proxy") : QString())
+            .arg(fixed)
+            .arg(limit);
+    }
+
+    // Every session connects from one source address to one feed address and port (the
+    // proxies' upstream sides too), so each needs its own local port. QWebSocket offers no
+    // way to choose its source address, so the fleet cannot spread over 127.0.0.x.
+    const quint64 ports = localPortCount();
+    if (ports != 0 && sessions > ports) {
+        return QStringLiteral("--sessions %1 needs a local port each towards the feed, but this "
+                              "machine hands out only %2; a WebSocket client cannot choose its "
+                              "source address here, so run fewer sessions or serve the feed on "
+                              "several ports")
+            .arg(sessions)
+            .arg(ports);
+    }
+    return QString();
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("oddsdesk-fleet"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(ODDSDESK_VERSION));
+    // Thousands of clients would each warn about their own gaps and failed connections and
+    // drown the progress lines; the summary counts all of it.
+    QLoggingCategory::setFilterRules(QStringLiteral("oddsdesk.client.warning=false\n"
+                                                    "oddsdesk.testing.impairment.warning=false"));
+
+    FleetOptions options;
+    QString error = parseFleetOptions(QCoreApplication::arguments(), &options);
+    if (error.isEmpty())
+        error = checkCapacity(options);
+    if (!error.isEmpty()) {
+        err() << "oddsdesk-fleet: " << error << Qt::endl;
+        return 2;
+    }
+
+    Fleet fleet(options);
+    QObject::connect(&fleet, &Fleet::finished, &app, &QCoreApplication::quit);
+    SignalWatcher watcher;
+    QObject::connect(
+        &watcher, &SignalWatcher::terminationRequested, &fleet, [&fleet] { fleet.finish(true); });
+
+    error = fleet.start();
+    if (!error.isEmpty()) {
+        err() << "oddsdesk-fleet: " << error << Qt::endl;
+        return 1;
+    }
+    app.exec();
+
+    QTextStream out(stdout);
+    out << QJsonDocument(fleet.summary()).toJson(QJsonDocument::Compact) << Qt::endl;
+    if (!fleet.reachedFeed()) {
+        err() << "oddsdesk-fleet: no session was welcomed by the feed at " << options.url.toString()
+              << Qt::endl;
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,153 @@
+#include "fleetoptions.h"
+
+#include <QCommandLineParser>
+#include <QThread>
+
+using OddsDesk::Testing::ImpairmentProfile;
+
+namespace {
+
+// Bounds that catch a typo, not a machine's capacity: the open-file limit and the local
+// port range are checked against the real machine once the options are read.
+constexpr int MaxSessions = 1000 * 1000;
+// A day: a soak test longer than that is several runs.
+constexpr int MaxDurationS = 24 * 60 * 60;
+// Far more event loops than any machine has cores only adds context switches.
+constexpr int MaxThreads = 256;
+constexpr int MaxRampPerSecond = 100 * 1000;
+
+// Reads a whole number within [low, high] from an option, or says what is wrong.
+QString readInt(const QCommandLineParser &parser, const QCommandLineOption &option, int low,
+    int high, int *value)
+{
+    if (!parser.isSet(option))
+        return QString();
+    bool ok = false;
+    const int parsed = parser.value(option).toInt(&ok);
+    if (!ok || parsed < low || parsed > high) {
+        return QStringLiteral("--%1 takes a whole number from %2 to %3, not \"%4\"")
+            .arg(option.names().first())
+            .arg(low)
+            .arg(high)
+            .arg(parser.value(option));
+    }
+    *value = parsed;
+    return QString();
+}
+
+// The address the proxies forward to: the URL's host, which must be an IP address (the
+// proxy does not resolve names) or localhost.
+QString readUpstream(const QUrl &url, FleetOptions *options)
+{
+    if (url.scheme() != QLatin1String("ws")) {
+        return QStringLiteral("--profile needs a ws:// URL: through the proxy a wss:// "
+                              "certificate would not match the proxy's address");
+    }
+    const QString host = url.host();
+    if (host == QLatin1String("localhost"))
+        options->upstreamHost = QHostAddress(QHostAddress::LocalHost);
+    else if (!options->upstreamHost.setAddress(host))
+        return QStringLiteral("--profile needs the feed URL's host as an IP address, such as "
+                              "ws://127.0.0.1:8765, not \"%1\"")
+            .arg(host);
+    options->upstreamPort = quint16(url.port(80));
+    return QString();
+}
+
+} // namespace
+
+QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Opens many sessions to an OddsDesk feed as real clients (they decode, "
+                       "apply, acknowledge, resume and back off), optionally through a bad "
+                       "network, and prints one JSON summary: rates, delivery latency, gaps, "
+                       "duplicates, reconnects and resumes. Latency is measured on the "
+                       "machine's monotonic clock, so it is right only when the feed runs on "
+                       "the same machine."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(
+        QStringLiteral("URL"), QStringLiteral("ws://host:port of the feed"));
+
+    const QCommandLineOption sessions(QStringLiteral("sessions"),
+        QStringLiteral("How many sessions to open (required)."), QStringLiteral("N"));
+    const QCommandLineOption duration(QStringLiteral("duration"),
+        QStringLiteral("How long the run lasts, ramp-up included (required)."),
+        QStringLiteral("SECONDS"));
+    const QCommandLineOption profile(QStringLiteral("profile"),
+        QStringLiteral("Send the traffic through an impairment proxy with this network "
+                       "profile: %1.")
+            .arg(ImpairmentProfile::profileNames().join(QStringLiteral(", "))),
+        QStringLiteral("NAME"));
+    const QCommandLineOption threads(QStringLiteral("threads"),
+        QStringLiteral("Worker threads with their own event loop (default: one per core)."),
+        QStringLiteral("T"));
+    const QCommandLineOption format(QStringLiteral("format"),
+        QStringLiteral("Wire format: binary (default) or json."), QStringLiteral("FORMAT"),
+        QStringLiteral("binary"));
+    const QCommandLineOption ramp(QStringLiteral("ramp-per-second"),
+        QStringLiteral("New sessions a second while ramping up (default 500)."),
+        QStringLiteral("R"));
+    const QCommandLineOption name(QStringLiteral("name"),
+        QStringLiteral("Client name prefix in each hello; session n says PREFIX-n (default "
+                       "oddsdesk-fleet)."),
+        QStringLiteral("PREFIX"));
+    parser.addOptions({sessions, duration, profile, threads, format, ramp, name});
+
+    if (!parser.parse(arguments))
+        return parser.errorText();
+    if (parser.isSet(QStringLiteral("help")))
+        parser.showHelp(0);
+    if (parser.isSet(QStringLiteral("version")))
+        parser.showVersion();
+
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() != 1)
+        return QStringLiteral("give exactly one feed URL, such as ws://127.0.0.1:8765");
+    options->url = QUrl(positional.first());
+    if (!options->url.isValid() || options->url.host().isEmpty()
+        || (options->url.scheme() != QLatin1String("ws")
+            && options->url.scheme() != QLatin1String("wss")))
+        return QStringLiteral("\"%1\" is not a ws:// or wss:// URL").arg(positional.first());
+
+    if (!parser.isSet(sessions))
+        return QStringLiteral("--sessions is required: how many sessions to open");
+    if (!parser.isSet(duration))
+        return QStringLiteral("--duration is required: the run always stops by itself");
+    QString error;
+    if (!(error = readInt(parser, sessions, 1, MaxSessions, &options->sessions)).isEmpty())
+        return error;
+    if (!(error = readInt(parser, duration, 1, MaxDurationS, &options->durationS)).isEmpty())
+        return error;
+    options->threads = QThread::idealThreadCount();
+    if (!(error = readInt(parser, threads, 1, MaxThreads, &options->threads)).isEmpty())
+        return error;
+    if (!(error = readInt(parser, ramp, 1, MaxRampPerSecond, &options->rampPerSecond)).isEmpty())
+        return error;
+
+    if (parser.isSet(profile)) {
+        options->profile = ImpairmentProfile::profile(parser.value(profile));
+        if (!options->profile) {
+            return QStringLiteral("--profile takes one of %1, not \"%2\"")
+                .arg(ImpairmentProfile::profileNames().join(QStringLiteral(", ")),
+                    parser.value(profile));
+        }
+        if (!(error = readUpstream(options->url, options)).isEmpty())
+            return error;
+    }
+
+    const QString formatName = parser.value(format).toLower();
+    if (formatName != QLatin1String("binary") && formatName != QLatin1String("json"))
+        return QStringLiteral("--format takes binary or json, not \"%1\"").arg(formatName);
+    options->format = formatName == QLatin1String("json") ? OddsDesk::WireFormat::Json
+                                                          : OddsDesk::WireFormat::Binary;
+
+    if (parser.isSet(name)) {
+        options->namePrefix = parser.value(name).trimmed();
+        if (options->namePrefix.isEmpty())
+            return QStringLiteral("--name takes a non-empty prefix");
+    }
+    return QString();
+}

@@ -1,0 +1,32 @@
+#pragma once
+
+#include "codec.h"
+#include "impairmentproxy.h"
+
+#include <QHostAddress>
+#include <QString>
+#include <QStringList>
+#include <QUrl>
+
+#include <optional>
+
+/// What the load generator's command line asks for.
+struct FleetOptions
+{
+    QUrl url;
+    int sessions = 0;
+    int durationS = 0;
+    // Without a profile the sessions connect to the feed directly.
+    std::optional<OddsDesk::Testing::ImpairmentProfile> profile;
+    // With a profile the proxies forward to this address and port (the URL's).
+    QHostAddress upstreamHost;
+    quint16 upstreamPort = 0;
+    int threads = 0;
+    OddsDesk::WireFormat format = OddsDesk::WireFormat::Binary;
+    int rampPerSecond = 500;
+    QString namePrefix = QStringLiteral("oddsdesk-fleet");
+};
+
+/// Parses the fleet's command line. --help and --version print and exit. Returns an empty
+/// string on success, or a sentence naming the bad flag.
+QString parseFleetOptions(const QStringList &arguments, FleetOptions *options);

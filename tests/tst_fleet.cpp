@@ -1,0 +1,249 @@
+// The load generator run as a user would: against a headless console with the price
+// simulator, directly and through a bad network, and with bad command lines.
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QtTest>
+
+namespace {
+
+const QString Console = QStringLiteral(ODDSDESK_BINARY_DIR "/app/oddsdesk");
+const QString FleetProgram = QStringLiteral(ODDSDESK_BINARY_DIR "/app/oddsdesk-fleet");
+
+// Beyond its duration a run needs time for start-up and for closing its sessions; a shared
+// two-core machine can make that slow, so the margin is generous.
+constexpr int FleetMarginMs = 60 * 1000;
+// Sanity bounds, not performance targets: a delta that takes a second on loopback means
+// something is broken, not slow. Through urban-4g every byte waits at least 20 ms (40 ms
+// latency less 20 ms jitter), so a lower median means the proxy was not in the path.
+constexpr double DirectLatencyBoundMs = 1000.0;
+constexpr double ImpairedLatencyFloorMs = 20.0;
+constexpr double ImpairedLatencyBoundMs = 3000.0;
+
+// A headless console with the simulator on a free port, stopped when the test is done.
+class SimulatingConsole
+{
+public:
+    SimulatingConsole()
+    {
+        m_process.start(Console,
+            {QStringLiteral("--headless"), QStringLiteral("--port"), QStringLiteral("0"),
+                QStringLiteral("--simulate"), QStringLiteral("--simulate-rate"),
+                QStringLiteral("200")});
+    }
+
+    ~SimulatingConsole()
+    {
+        if (m_process.state() == QProcess::NotRunning)
+            return;
+        m_process.terminate();
+        if (!m_process.waitForFinished(5000))
+            m_process.kill();
+        m_process.waitForFinished(2000);
+    }
+
+    /// Waits for the "listening on" line and returns its URL, or an empty string.
+    QString waitForUrl(int timeoutMs = 20000)
+    {
+        static const QRegularExpression line(
+            QStringLiteral("^listening on (ws://\\S+)$"), QRegularExpression::MultilineOption);
+        QElapsedTimer timer;
+        timer.start();
+        while (timer.elapsed() < timeoutMs) {
+            m_stdout += m_process.readAllStandardOutput();
+            const auto match = line.match(QString::fromUtf8(m_stdout));
+            if (match.hasMatch())
+                return match.captured(1);
+            if (m_process.state() == QProcess::NotRunning)
+                break;
+            m_process.waitForReadyRead(100);
+        }
+        return QString();
+    }
+
+    QString errors() { return QString::fromUtf8(m_process.readAllStandardError()); }
+
+private:
+    QProcess m_process;
+    QByteArray m_stdout;
+};
+
+struct FleetRun
+{
+    int exitCode = -1;
+    QJsonObject summary;
+    QString errors;
+};
+
+FleetRun runFleet(const QStringList &arguments, int durationS)
+{
+    FleetRun run;
+    QProcess fleet;
+    fleet.start(FleetProgram, arguments);
+    if (!fleet.waitForFinished(durationS * 1000 + FleetMarginMs)) {
+        fleet.kill();
+        fleet.waitForFinished(2000);
+        run.errors = QStringLiteral("the fleet did not stop by itself");
+        return run;
+    }
+    run.exitCode = fleet.exitCode();
+    run.errors = QString::fromUtf8(fleet.readAllStandardError());
+    run.summary = QJsonDocument::fromJson(fleet.readAllStandardOutput().trimmed()).object();
+    return run;
+}
+
+} // namespace
+
+class tst_Fleet : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void directSessionsReceiveEveryDelta();
+    void impairedSessionsGoThroughTheProxy();
+    void terminationStillPrintsTheSummary();
+    void badCommandLine_data();
+    void badCommandLine();
+};
+
+void tst_Fleet::directSessionsReceiveEveryDelta()
+{
+    SimulatingConsole console;
+    const QString url = console.waitForUrl();
+    QVERIFY2(!url.isEmpty(), qPrintable(console.errors()));
+
+    const FleetRun run = runFleet({url, QStringLiteral("--sessions"), QStringLiteral("50"),
+                                      QStringLiteral("--duration"), QStringLiteral("5")},
+        5);
+    QVERIFY2(run.exitCode == 0, qPrintable(run.errors));
+    const QJsonObject &s = run.summary;
+    QVERIFY2(!s.isEmpty(), qPrintable(run.errors));
+    QCOMPARE(s.value(QStringLiteral("sessions")).toInt(), 50);
+    QCOMPARE(s.value(QStringLiteral("sessions_live")).toInt(), 50);
+    QVERIFY(s.value(QStringLiteral("frames_per_s")).toDouble() > 0);
+    QVERIFY(s.value(QStringLiteral("changes_per_s")).toDouble() > 0);
+    QCOMPARE(s.value(QStringLiteral("gaps")).toInt(-1), 0);
+    QCOMPARE(s.value(QStringLiteral("duplicates")).toInt(-1), 0);
+    QCOMPARE(s.value(QStringLiteral("profile")).toString(), QStringLiteral("none"));
+    const QJsonObject latency = s.value(QStringLiteral("latency_ms")).toObject();
+    const double p50 = latency.value(QStringLiteral("p50")).toDouble();
+    QVERIFY2(p50 > 0 && p50 < DirectLatencyBoundMs, qPrintable(QString::number(p50)));
+    QVERIFY(latency.value(QStringLiteral("p99")).toDouble() >= p50);
+    QVERIFY(latency.value(QStringLiteral("max")).toDouble()
+        >= latency.value(QStringLiteral("p99")).toDouble());
+}
+
+void tst_Fleet::impairedSessionsGoThroughTheProxy()
+{
+    SimulatingConsole console;
+    const QString url = console.waitForUrl();
+    QVERIFY2(!url.isEmpty(), qPrintable(console.errors()));
+
+    const FleetRun run = runFleet(
+        {url, QStringLiteral("--sessions"), QStringLiteral("20"), QStringLiteral("--duration"),
+            QStringLiteral("5"), QStringLiteral("--profile"), QStringLiteral("urban-4g")},
+        5);
+    QVERIFY2(run.exitCode == 0, qPrintable(run.errors));
+    const QJsonObject &s = run.summary;
+    QVERIFY2(!s.isEmpty(), qPrintable(run.errors));
+    QCOMPARE(s.value(QStringLiteral("sessions")).toInt(), 20);
+    QCOMPARE(s.value(QStringLiteral("profile")).toString(), QStringLiteral("urban-4g"));
+    QVERIFY(s.value(QStringLiteral("frames_per_s")).toDouble() > 0);
+    QVERIFY(s.value(QStringLiteral("changes_per_s")).toDouble() > 0);
+    // A reset now and then is the profile at work; whatever it costs, resumes deliver every
+    // delta once and in order.
+    QCOMPARE(s.value(QStringLiteral("gaps")).toInt(-1), 0);
+    QCOMPARE(s.value(QStringLiteral("duplicates")).toInt(-1), 0);
+    const QJsonObject impairment = s.value(QStringLiteral("impairment")).toObject();
+    QVERIFY(impairment.value(QStringLiteral("connections")).toInt() >= 20);
+    const double p50
+        = s.value(QStringLiteral("latency_ms")).toObject().value(QStringLiteral("p50")).toDouble();
+    QVERIFY2(p50 >= ImpairedLatencyFloorMs && p50 < ImpairedLatencyBoundMs,
+        qPrintable(QString::number(p50)));
+}
+
+void tst_Fleet::terminationStillPrintsTheSummary()
+{
+    SimulatingConsole console;
+    const QString url = console.waitForUrl();
+    QVERIFY2(!url.isEmpty(), qPrintable(console.errors()));
+
+    QProcess fleet;
+    fleet.start(FleetProgram,
+        {url, QStringLiteral("--sessions"), QStringLiteral("10"), QStringLiteral("--duration"),
+            QStringLiteral("120")});
+    // The first progress line says the run is under way.
+    QByteArray errors;
+    QElapsedTimer timer;
+    timer.start();
+    while (!errors.contains("sessions started") && timer.elapsed() < 20000
+        && fleet.state() != QProcess::NotRunning) {
+        fleet.waitForReadyRead(100);
+        errors += fleet.readAllStandardError();
+    }
+    QVERIFY2(errors.contains("sessions started"), errors.constData());
+
+    fleet.terminate(); // SIGTERM
+    QVERIFY(fleet.waitForFinished(FleetMarginMs));
+    QCOMPARE(fleet.exitCode(), 0);
+    const QJsonObject s = QJsonDocument::fromJson(fleet.readAllStandardOutput().trimmed()).object();
+    QCOMPARE(s.value(QStringLiteral("interrupted")).toBool(), true);
+    QCOMPARE(s.value(QStringLiteral("sessions")).toInt(), 10);
+    QVERIFY(s.value(QStringLiteral("duration_s")).toDouble() < 120);
+}
+
+void tst_Fleet::badCommandLine_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+
+    const QString url = QStringLiteral("ws://127.0.0.1:1");
+    QTest::newRow("no URL") << QStringList {"--sessions", "1", "--duration", "1"}
+                            << "exactly one feed URL";
+    QTest::newRow("not a WebSocket URL") << QStringList {"http://127.0.0.1:1", "--sessions", "1",
+        "--duration", "1"} << "is not a ws://";
+    QTest::newRow("sessions missing") << QStringList {url, "--duration", "1"} << "--sessions";
+    QTest::newRow("duration missing") << QStringList {url, "--sessions", "1"} << "--duration";
+    QTest::newRow("sessions zero")
+        << QStringList {url, "--sessions", "0", "--duration", "1"} << "--sessions takes";
+    QTest::newRow("duration not a number")
+        << QStringList {url, "--sessions", "1", "--duration", "soon"} << "--duration takes";
+    QTest::newRow("threads zero") << QStringList {url, "--sessions", "1", "--duration", "1",
+        "--threads", "0"} << "--threads takes";
+    QTest::newRow("ramp zero") << QStringList {url, "--sessions", "1", "--duration", "1",
+        "--ramp-per-second", "0"}
+                               << "--ramp-per-second takes";
+    QTest::newRow("unknown profile") << QStringList {url, "--sessions", "1", "--duration", "1",
+        "--profile", "dial-up"} << "urban-4g";
+    QTest::newRow("profile with a host name") << QStringList {"ws://feed.invalid:1", "--sessions",
+        "1", "--duration", "1", "--profile", "urban-4g"}
+                                              << "IP address";
+    QTest::newRow("unknown format") << QStringList {url, "--sessions", "1", "--duration", "1",
+        "--format", "xml"} << "--format takes";
+    QTest::newRow("empty name") << QStringList {url, "--sessions", "1", "--duration", "1", "--name",
+        ""} << "--name";
+    QTest::newRow("unknown flag") << QStringList {url, "--sessions", "1", "--duration", "1",
+        "--frobnicate"} << "frobnicate";
+    // More than any one process here may open: refused before a single connection.
+    QTest::newRow("more sessions than the machine allows")
+        << QStringList {url, "--sessions", "1000000", "--duration", "1"} << "--sessions 1000000";
+}
+
+void tst_Fleet::badCommandLine()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+
+    QProcess process;
+    process.start(FleetProgram, arguments);
+    QVERIFY(process.waitForFinished(20000));
+    QCOMPARE(process.exitCode(), 2);
+    const QString errors = QString::fromUtf8(process.readAllStandardError());
+    QVERIFY2(errors.contains(message), qPrintable(errors));
+    QVERIFY(process.readAllStandardOutput().isEmpty());
+}
+
+QTEST_GUILESS_MAIN(tst_Fleet)
+#include "tst_fleet.moc"

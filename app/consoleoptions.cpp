@@ -82,8 +82,19 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     const QCommandLineOption httpBind(QStringLiteral("http-bind"),
         QStringLiteral("Address of the metrics endpoint (default 127.0.0.1)."),
         QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1"));
+    const QCommandLineOption replay(QStringLiteral("replay"),
+        QStringLiteral("Replay a recorded Betfair Exchange Stream file into the book."),
+        QStringLiteral("PATH"));
+    const QCommandLineOption catalogue(QStringLiteral("catalogue"),
+        QStringLiteral("The recording's market catalogue, for runner names (default: the file "
+                       "beside it with the same market id)."),
+        QStringLiteral("PATH"));
+    const QCommandLineOption speed(QStringLiteral("speed"),
+        QStringLiteral("Replay speed: 1 is as recorded, 10 ten times faster, 0 as fast as "
+                       "possible (default 1)."),
+        QStringLiteral("X"));
     parser.addOptions({headless, import, bookmaker, bind, port, simulate, simulateRate, flushMs,
-        heartbeatMs, retentionS, httpPort, httpBind});
+        heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
 
     if (!parser.parse(arguments))
         return parser.errorText();
@@ -97,6 +108,16 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     }
 
     options->headless = parser.isSet(headless);
+    options->replayPath = parser.value(replay);
+    options->replayCatalogue = parser.value(catalogue);
+    if (parser.isSet(speed)) {
+        bool ok = false;
+        options->replaySpeed = parser.value(speed).toDouble(&ok);
+        if (!ok || options->replaySpeed < 0 || options->replaySpeed > 100000) {
+            return QStringLiteral("--speed takes a number from 0 to 100000, not \"%1\"")
+                .arg(parser.value(speed));
+        }
+    }
     options->importPath = parser.value(import);
     options->bookmaker = parser.value(bookmaker).toUpper();
 

@@ -12,6 +12,9 @@ struct ConsoleOptions
     bool headless = false;
     QString importPath;
     QString bookmaker = QStringLiteral("B365");
+    QString replayPath;
+    QString replayCatalogue;
+    double replaySpeed = 1.0;
 };
 
 /// True when the command line asks for no window; read before any application object

@@ -10,6 +10,7 @@
 
 #include <QApplication>
 #include <QCoreApplication>
+#include <QFileInfo>
 #include <QTextStream>
 
 #include <memory>
@@ -67,6 +68,10 @@ int main(int argc, char **argv)
         err() << "oddsdesk: " << error << Qt::endl;
         return 2;
     }
+    if (!options.replayPath.isEmpty() && !QFileInfo(options.replayPath).isReadable()) {
+        err() << "oddsdesk: cannot read the recording " << options.replayPath << Qt::endl;
+        return 2;
+    }
     BookData book;
     if (!initialBook(options, &book))
         return 1;
@@ -76,6 +81,13 @@ int main(int argc, char **argv)
         QTextStream out(stdout);
         out << "listening on " << url.toString() << Qt::endl;
     });
+    QObject::connect(&engine, &Engine::replayStatus, app.get(),
+        [](const QString &message) { err() << "oddsdesk: " << message << Qt::endl; });
+    if (!options.replayPath.isEmpty()) {
+        QObject::connect(&engine, &Engine::started, app.get(), [&engine, &options] {
+            engine.startReplay(options.replayPath, options.replayCatalogue, options.replaySpeed);
+        });
+    }
     QObject::connect(&engine, &Engine::httpStarted, app.get(), [](const QUrl &url) {
         QTextStream out(stdout);
         out << "http on " << url.toString() << Qt::endl;

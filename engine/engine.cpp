@@ -1,10 +1,15 @@
 #include "engine.h"
 #include "engine_p.h"
 
+#include "betfairreplay.h"
+#include "betfairstream.h"
 #include "metricsendpoint.h"
 #include "simulator.h"
 
 #include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QRegularExpression>
 #include <QMetaObject>
 
 namespace OddsDesk {
@@ -42,6 +47,7 @@ Engine::Engine(const EngineConfig &config, QObject *parent)
     connect(m_core, &EngineCore::editRejected, this, &Engine::editRejected);
     connect(m_core, &EngineCore::simulatorChanged, this, &Engine::simulatorChanged);
     connect(m_core, &EngineCore::sessionsUpdated, this, &Engine::sessionsUpdated);
+    connect(m_core, &EngineCore::replayStatus, this, &Engine::replayStatus);
     connect(m_core, &EngineCore::sessionDetail, this, &Engine::sessionDetail);
     m_thread.start();
 }
@@ -106,6 +112,18 @@ void Engine::restartFeed()
     QMetaObject::invokeMethod(m_core, &EngineCore::restartFeed);
 }
 
+void Engine::startReplay(const QString &streamPath, const QString &cataloguePath, double speed)
+{
+    QMetaObject::invokeMethod(m_core, [core = m_core, streamPath, cataloguePath, speed] {
+        core->startReplay(streamPath, cataloguePath, speed);
+    });
+}
+
+void Engine::stopReplay()
+{
+    QMetaObject::invokeMethod(m_core, &EngineCore::stopReplay);
+}
+
 void Engine::watchSessions(bool watching)
 {
     QMetaObject::invokeMethod(m_core, [core = m_core, watching] { core->watchSessions(watching); });
@@ -143,6 +161,27 @@ void EngineCore::start(const BookData &book)
     m_server = new FeedServer(m_feed, m_config.server, this);
     m_simulator = new PriceSimulator(m_feed, this);
     m_simulator->setRate(m_config.simulateRate);
+    // Replayed exchange markets move with the recording, not at random.
+    m_simulator->setMarketFilter([](const MarketInfo &m) { return m.id < BetfairIdBase; });
+
+    m_replay = new BetfairReplay(m_feed, this);
+    connect(m_replay, &BetfairReplay::finished, this, [this] {
+        Q_EMIT replayStatus(
+            QStringLiteral("replay finished: %1 lines").arg(m_replay->lineCount()), false);
+    });
+    connect(m_replay, &BetfairReplay::lineSkipped, this, [this](int line, const QString &why) {
+        Q_EMIT replayStatus(QStringLiteral("replay line %1 skipped: %2").arg(line).arg(why), true);
+    });
+    connect(m_replay, &BetfairReplay::changeRefused, this, [this](int line, const QString &why) {
+        Q_EMIT replayStatus(QStringLiteral("replay line %1 refused: %2").arg(line).arg(why), true);
+    });
+    // A new book has no replayed market; the replay would only be refused from here on.
+    connect(m_feed, &Feed::bookReset, this, [this] {
+        if (m_replay->isRunning()) {
+            m_replay->stop();
+            Q_EMIT replayStatus(QStringLiteral("replay stopped: the book was replaced"), false);
+        }
+    });
 
     m_uiTimer = new QTimer(this);
     m_uiTimer->setInterval(m_config.uiBatchIntervalMs);
@@ -254,6 +293,48 @@ void EngineCore::restartFeed()
 {
     m_server->closeAll(
         QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("the feed is restarting"));
+}
+
+namespace {
+
+// A recording's catalogue, when none was named: a JSON file beside it whose name holds the
+// same market id ("1.197931750").
+QString findCatalogue(const QString &streamPath)
+{
+    const QFileInfo stream(streamPath);
+    static const QRegularExpression marketId(QStringLiteral("\\d+\\.\\d{6,}"));
+    const QRegularExpressionMatch match = marketId.match(stream.fileName());
+    if (!match.hasMatch())
+        return QString();
+    const QStringList candidates = stream.dir().entryList(
+        {QStringLiteral("*catalogue*%1*.json").arg(match.captured())}, QDir::Files);
+    return candidates.isEmpty() ? QString() : stream.dir().filePath(candidates.first());
+}
+
+} // namespace
+
+void EngineCore::startReplay(const QString &streamPath, const QString &cataloguePath, double speed)
+{
+    const QString catalogue = cataloguePath.isEmpty() ? findCatalogue(streamPath) : cataloguePath;
+    const QString error = m_replay->load(streamPath, catalogue);
+    if (!error.isEmpty()) {
+        Q_EMIT replayStatus(error, false);
+        return;
+    }
+    m_replay->start(speed);
+    Q_EMIT replayStatus(
+        QStringLiteral("replaying %1 (%2 lines) at %3x%4")
+            .arg(QFileInfo(streamPath).fileName())
+            .arg(m_replay->lineCount())
+            .arg(speed)
+            .arg(catalogue.isEmpty() ? QStringLiteral(", no catalogue") : QString()),
+        true);
+}
+
+void EngineCore::stopReplay()
+{
+    m_replay->stop();
+    Q_EMIT replayStatus(QStringLiteral("replay stopped"), false);
 }
 
 void EngineCore::watchSessions(bool watching)

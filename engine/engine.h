@@ -69,6 +69,12 @@ public:
     /// window to spread the return over); sessions are kept so clients resume.
     void restartFeed();
 
+    /// Replays a recorded Betfair Exchange Stream file into the book as a live source, at
+    /// \a speed times the recorded pace (0: as fast as possible). Without a catalogue path,
+    /// one named like the market id is looked for beside the stream file.
+    void startReplay(const QString &streamPath, const QString &cataloguePath, double speed);
+    void stopReplay();
+
     // Support: sessionsUpdated() arrives once a second while someone watches.
     void watchSessions(bool watching);
     void requestSessionDetail(const QString &sessionId);
@@ -89,6 +95,8 @@ Q_SIGNALS:
     void editRejected(const QString &reason);
     void simulatorChanged(bool enabled, int rate);
     void sessionsUpdated(const QVector<OddsDesk::SessionSummary> &sessions);
+    /// What the replay is doing, in a sentence (started, a skipped line, finished, refused).
+    void replayStatus(const QString &message, bool running);
     /// The answer to requestSessionDetail(); found is false for an unknown session.
     void sessionDetail(const QString &sessionId, bool found, const OddsDesk::SessionDetail &detail);
 

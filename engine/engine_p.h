@@ -11,6 +11,7 @@
 
 namespace OddsDesk {
 
+class BetfairReplay;
 class MetricsEndpoint;
 class PriceSimulator;
 
@@ -35,6 +36,8 @@ public:
     void setSimulatorEnabled(bool enabled);
     void setSimulatorRate(int changesPerSecond);
     void restartFeed();
+    void startReplay(const QString &streamPath, const QString &cataloguePath, double speed);
+    void stopReplay();
     void watchSessions(bool watching);
     void requestSessionDetail(const QString &sessionId);
     void disconnectSession(const QString &sessionId, const QString &reason);
@@ -50,6 +53,7 @@ Q_SIGNALS:
     void editRejected(const QString &reason);
     void simulatorChanged(bool enabled, int rate);
     void sessionsUpdated(const QVector<OddsDesk::SessionSummary> &sessions);
+    void replayStatus(const QString &message, bool running);
     void sessionDetail(const QString &sessionId, bool found, const OddsDesk::SessionDetail &detail);
 
 private:
@@ -64,6 +68,7 @@ private:
     QTimer *m_uiTimer = nullptr;
     QTimer *m_metricsTimer = nullptr;
     MetricsEndpoint *m_http = nullptr;
+    BetfairReplay *m_replay = nullptr;
     QTimer *m_sessionsTimer = nullptr;
     BookChanges m_uiPending;
 };

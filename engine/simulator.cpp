@@ -66,7 +66,8 @@ int PriceSimulator::step()
     const MarketInfo *market = nullptr;
     for (int attempt = 0; attempt < 8 && !market; ++attempt) {
         const MarketInfo &candidate = markets.at(int(m_random.bounded(int(markets.size()))));
-        if (candidate.status == MarketStatus::Open && candidate.selections.size() >= 2)
+        if (candidate.status == MarketStatus::Open && candidate.selections.size() >= 2
+            && (!m_filter || m_filter(candidate)))
             market = &candidate;
     }
     if (!market)

@@ -7,6 +7,8 @@
 #include <QRandomGenerator>
 #include <QTimer>
 
+#include <functional>
+
 namespace OddsDesk {
 
 /// Moves prices at random, the way a live market drifts: one selection steps a tick or two
@@ -27,6 +29,13 @@ public:
     /// Makes the moves repeatable (tests, benchmarks).
     void setSeed(quint32 seed) { m_random.seed(seed); }
 
+    /// Markets the simulator may move; by default every open one. Markets that another
+    /// source drives (an exchange replay) are left to that source.
+    void setMarketFilter(std::function<bool(const MarketInfo &)> filter)
+    {
+        m_filter = std::move(filter);
+    }
+
     /// Makes one move now: returns the number of price changes committed (0 to 2).
     int step();
 
@@ -36,6 +45,7 @@ private:
     Feed *m_feed;
     QTimer m_timer;
     QRandomGenerator m_random;
+    std::function<bool(const MarketInfo &)> m_filter;
     QHash<quint32, double> m_targetMargin; // market id -> margin when first moved
     int m_rate = 20;
     double m_owed = 0; // fractional moves carried between ticks

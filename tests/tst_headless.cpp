@@ -97,6 +97,7 @@ private Q_SLOTS:
     void simulatedDeltasAreConsecutive();
     void terminationClosesWithGoingAway();
     void metricsEndpointForOperators();
+    void replaysTheExchangeRecording();
     void badCommandLine_data();
     void badCommandLine();
 };
@@ -282,6 +283,47 @@ void tst_Headless::metricsEndpointForOperators()
         c->stop();
 }
 
+void tst_Headless::replaysTheExchangeRecording()
+{
+    HeadlessConsole console({QStringLiteral("--replay"),
+        QStringLiteral(ODDSDESK_SHARED_DATA_DIR "/betfair_stream_greyhound_WIN_1.197931750.jsonl"),
+        QStringLiteral("--speed"), QStringLiteral("200")});
+    const QUrl url = console.waitForUrl();
+    QVERIFY2(url.isValid(), qPrintable(console.errors()));
+
+    FeedClientConfig config;
+    config.url = url;
+    FeedClient client(config);
+    QList<MarketStatus> seen;
+    connect(&client, &FeedClient::deltaApplied, this, [&](const BookChanges &changes) {
+        for (const BookChange &c : changes) {
+            if (c.kind == BookChange::Kind::Status)
+                seen.append(c.status);
+        }
+    });
+    client.start();
+    // 323 recorded seconds at 200 times the pace: under two seconds.
+    QTRY_VERIFY_WITH_TIMEOUT(seen.contains(MarketStatus::Closed), 15000);
+    const MarketInfo *race = nullptr;
+    for (const MarketInfo &m : client.book().markets()) {
+        if (m.kind == QLatin1String("win"))
+            race = &m;
+    }
+    QVERIFY(race);
+    QCOMPARE(race->selections.size(), 6);
+    QCOMPARE(race->status, MarketStatus::Closed);
+    int winners = 0;
+    for (const SelectionInfo &s : race->selections) {
+        if (s.winner) {
+            ++winners;
+            QVERIFY2(s.name.contains(QStringLiteral("Sandwood Jet")), qPrintable(s.name));
+        }
+    }
+    QCOMPARE(winners, 1);
+    QVERIFY(seen.indexOf(MarketStatus::Suspended) < seen.indexOf(MarketStatus::Closed));
+    client.stop();
+}
+
 void tst_Headless::badCommandLine_data()
 {
     QTest::addColumn<QStringList>("arguments");
@@ -294,6 +336,10 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--simulate-rate", "0"} << "--simulate-rate";
     QTest::newRow("unknown flag") << QStringList {"--frobnicate"} << "frobnicate";
     QTest::newRow("http port not a number") << QStringList {"--http-port", "x"} << "--http-port";
+    QTest::newRow("replay speed not a number")
+        << QStringList {"--speed", "fast"} << "--speed takes";
+    QTest::newRow("missing recording")
+        << QStringList {"--replay", "/nonexistent/stream.jsonl"} << "/nonexistent/stream.jsonl";
     QTest::newRow("missing import file")
         << QStringList {"--import", "/nonexistent/season.csv"} << "/nonexistent/season.csv";
 }

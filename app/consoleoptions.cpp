@@ -93,8 +93,11 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("Replay speed: 1 is as recorded, 10 ten times faster, 0 as fast as "
                        "possible (default 1)."),
         QStringLiteral("X"));
-    parser.addOptions({headless, import, bookmaker, bind, port, simulate, simulateRate, flushMs,
-        heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
+    const QCommandLineOption demo(QStringLiteral("demo"),
+        QStringLiteral("The demo: the generated book, the price simulator and a fleet of "
+                       "clients on five network profiles, so every chart moves."));
+    parser.addOptions({demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
+        flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
 
     if (!parser.parse(arguments))
         return parser.errorText();
@@ -108,6 +111,7 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     }
 
     options->headless = parser.isSet(headless);
+    options->demo = parser.isSet(demo);
     options->replayPath = parser.value(replay);
     options->replayCatalogue = parser.value(catalogue);
     if (parser.isSet(speed)) {
@@ -130,7 +134,7 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     if (!(error = readInt(parser, port, 0, 65535, &value)).isEmpty())
         return error;
     engine.server.port = quint16(value);
-    engine.simulate = parser.isSet(simulate);
+    engine.simulate = parser.isSet(simulate) || options->demo;
     if (!(error = readInt(parser, simulateRate, 1, 100000, &engine.simulateRate)).isEmpty())
         return error;
     if (!(error = readInt(parser, flushMs, 0, 1000, &engine.feed.flushIntervalMs)).isEmpty())

@@ -10,6 +10,7 @@ struct ConsoleOptions
 {
     OddsDesk::EngineConfig engine;
     bool headless = false;
+    bool demo = false; // the generated book, the simulator and a fleet of clients
     QString importPath;
     QString bookmaker = QStringLiteral("B365");
     QString replayPath;

@@ -3,6 +3,7 @@
 
 #include "consoleoptions.h"
 #include "demobook.h"
+#include "demofleet.h"
 #include "engine.h"
 #include "footballdataimporter.h"
 #include "mainwindow.h"
@@ -103,13 +104,27 @@ int main(int argc, char **argv)
         QCoreApplication::quit();
     });
 
+    // Forty clients per profile: two hundred sessions make every chart move on a laptop
+    // without the audience's clients costing the console its smoothness.
+    constexpr int DemoSessionsPerProfile = 40;
+    DemoFleet demoFleet;
+    if (options.demo) {
+        QObject::connect(&engine, &Engine::started, app.get(), [&demoFleet](const QUrl &url) {
+            const QString error = demoFleet.start(url, DemoSessionsPerProfile);
+            if (!error.isEmpty())
+                err() << "oddsdesk: " << error << Qt::endl;
+        });
+    }
+
     std::unique_ptr<MainWindow> window;
     if (!headless) {
         window = std::make_unique<MainWindow>(&engine);
+        window->setDemoMode(options.demo);
         window->show();
     }
     engine.start(book);
     const int rc = app->exec();
+    demoFleet.stop();
     window.reset();
     engine.shutdown();
     return rc;

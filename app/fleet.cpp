@@ -1,5 +1,7 @@
 #include "fleet.h"
 
+#include "clock.h"
+
 #include <QCoreApplication>
 #include <QTextStream>
 
@@ -15,6 +17,9 @@ namespace {
 constexpr int RampTickMs = 10;
 // Progress goes to standard error at most once a second.
 constexpr int ProgressIntervalMs = 1000;
+// A worker that has not sent its final figures this long after the end of the run is
+// overloaded beyond a meaningful figure: its last regular report stands in for it.
+constexpr int FinalReportBackstopMs = 10 * 1000;
 // A backstop above the workers' own grace period for closing their sessions, so that the
 // run ends even if a worker never reports back.
 constexpr int DrainBackstopMs = 5000;
@@ -48,8 +53,11 @@ Fleet::Fleet(const FleetOptions &options, QObject *parent)
     connect(&m_progressTimer, &QTimer::timeout, this, &Fleet::progress);
     m_durationTimer.setSingleShot(true);
     connect(&m_durationTimer, &QTimer::timeout, this, [this] { finish(false); });
+    m_finalTimer.setSingleShot(true);
+    connect(&m_finalTimer, &QTimer::timeout, this, &Fleet::finalFiguresIn);
     m_drainTimer.setSingleShot(true);
     connect(&m_drainTimer, &QTimer::timeout, this, &Fleet::finished);
+    qRegisterMetaType<FleetFigures>();
 }
 
 Fleet::~Fleet() = default;
@@ -65,11 +73,20 @@ QString Fleet::start()
     config.upstreamHost = m_options.upstreamHost;
     config.upstreamPort = m_options.upstreamPort;
 
+    m_latest.resize(size_t(m_threadCount));
+    m_recent.resize(size_t(m_threadCount));
+    m_finalIn.assign(size_t(m_threadCount), false);
     for (int i = 0; i < m_threadCount; ++i) {
         config.index = i;
         m_workers.push_back(std::make_unique<FleetWorkerThread>(config));
         FleetWorker *worker = m_workers.back()->worker();
+        const size_t index = size_t(i);
+        connect(worker, &FleetWorker::reported, this,
+            [this, index](const FleetFigures &figures) { workerReported(index, figures); });
+        connect(worker, &FleetWorker::finalReported, this,
+            [this, index](const FleetFigures &figures) { workerFinalReported(index, figures); });
         connect(worker, &FleetWorker::drained, this, &Fleet::workerDrained);
+        // The one wait on a worker: before the run, while it has nothing else to do.
         QString error;
         QMetaObject::invokeMethod(
             worker, [worker, &error] { error = worker->setUp(); }, Qt::BlockingQueuedConnection);
@@ -78,6 +95,12 @@ QString Fleet::start()
     }
 
     m_clock.start();
+    m_startUs = monotonicMicros();
+    for (const auto &thread : m_workers) {
+        FleetWorker *worker = thread->worker();
+        QMetaObject::invokeMethod(
+            worker, [worker] { worker->startReporting(ProgressIntervalMs); }, Qt::QueuedConnection);
+    }
     m_durationTimer.start(m_options.durationS * 1000);
     m_rampTimer.start();
     m_progressTimer.start();
@@ -109,31 +132,39 @@ void Fleet::ramp()
         m_rampTimer.stop();
 }
 
-FleetFigures Fleet::collectAll(bool resetRecent) const
+void Fleet::workerReported(size_t worker, const FleetFigures &figures)
+{
+    if (m_finishing)
+        return;
+    m_latest[worker] = figures;
+    m_recent[worker].merge(figures.recent);
+}
+
+FleetFigures Fleet::latestTotal() const
 {
     FleetFigures total;
-    for (const auto &thread : m_workers) {
-        FleetWorker *worker = thread->worker();
-        FleetFigures figures;
-        QMetaObject::invokeMethod(
-            worker, [&] { figures = worker->collect(resetRecent); }, Qt::BlockingQueuedConnection);
+    for (const FleetFigures &figures : m_latest)
         total.add(figures);
-    }
     return total;
 }
 
 void Fleet::progress()
 {
     const qint64 nowMs = m_clock.elapsed();
-    const FleetFigures now = collectAll(true);
+    const FleetFigures now = latestTotal();
+    LatencyHistogram recent;
+    for (LatencyHistogram &h : m_recent) {
+        recent.merge(h);
+        h.clear();
+    }
     const double seconds = double(nowMs - m_previousMs) / 1000.0;
     err() << "fleet " << (nowMs + 500) / 1000 << " s: " << m_started << " of " << m_options.sessions
           << " sessions started, " << now.live << " live, "
           << perSecond(now.frames - m_previous.frames, seconds) << " frames/s, "
           << perSecond(now.changes - m_previous.changes, seconds) << " changes/s, latency p50 "
-          << millis(now.recent.percentile(0.5)) << " ms, p99 "
-          << millis(now.recent.percentile(0.99)) << " ms, reconnects " << now.reconnects
-          << ", resumes " << now.resumes << ", gaps " << now.gaps << Qt::endl;
+          << millis(recent.percentile(0.5)) << " ms, p99 " << millis(recent.percentile(0.99))
+          << " ms, reconnects " << now.reconnects << ", resumes " << now.resumes << ", gaps "
+          << now.gaps << Qt::endl;
     m_previous = now;
     m_previousMs = nowMs;
 }
@@ -148,22 +179,48 @@ void Fleet::finish(bool interrupted)
     m_progressTimer.stop();
     m_durationTimer.stop();
 
-    m_elapsedS = double(m_clock.elapsed()) / 1000.0;
-    m_final = collectAll(false);
-
-    m_drainTimer.start(DrainBackstopMs);
+    if (m_workers.empty()) {
+        finalFiguresIn();
+        return;
+    }
+    m_finalTimer.start(FinalReportBackstopMs);
     for (const auto &thread : m_workers) {
         FleetWorker *worker = thread->worker();
         QMetaObject::invokeMethod(
-            worker, [worker] { worker->stopAll(); }, Qt::QueuedConnection);
+            worker, [worker] { worker->finish(); }, Qt::QueuedConnection);
     }
-    if (m_workers.empty())
+}
+
+void Fleet::workerFinalReported(size_t worker, const FleetFigures &figures)
+{
+    if (m_haveFinal || m_finalIn[worker])
+        return;
+    m_finalIn[worker] = true;
+    m_latest[worker] = figures;
+    if (++m_finalCount == int(m_workers.size()))
+        finalFiguresIn();
+}
+
+void Fleet::finalFiguresIn()
+{
+    if (std::exchange(m_haveFinal, true))
+        return;
+    m_finalTimer.stop();
+    m_final = latestTotal();
+    m_lateWorkers = int(m_workers.size()) - m_finalCount;
+    const qint64 endUs = m_final.takenUs > 0 ? m_final.takenUs : monotonicMicros();
+    m_elapsedS = double(endUs - m_startUs) / 1e6;
+
+    if (m_drainedWorkers == int(m_workers.size())) {
         Q_EMIT finished();
+        return;
+    }
+    m_drainTimer.start(DrainBackstopMs);
 }
 
 void Fleet::workerDrained()
 {
-    if (++m_drainedWorkers < int(m_workers.size()))
+    if (++m_drainedWorkers < int(m_workers.size()) || !m_haveFinal)
         return;
     m_drainTimer.stop();
     Q_EMIT finished();
@@ -184,6 +241,7 @@ QJsonObject Fleet::summary() const
         {QStringLiteral("sessions_never_live"), f.sessions - f.everLive},
         {QStringLiteral("duration_s"), std::round(s * 10.0) / 10.0},
         {QStringLiteral("interrupted"), m_interrupted}, {QStringLiteral("threads"), m_threadCount},
+        {QStringLiteral("workers_late"), m_lateWorkers},
         {QStringLiteral("profile"),
             m_options.profile ? m_options.profile->name : QStringLiteral("none")},
         {QStringLiteral("format"),

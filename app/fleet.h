@@ -13,7 +13,9 @@
 
 /// The load generator: spreads its sessions over worker threads, ramps them up at a steady
 /// rate, reports progress once a second and, at the end of the run (or on request), takes
-/// the final figures, closes every session and says finished(). Lives on the main thread.
+/// the final figures, closes every session and says finished(). Lives on the main thread,
+/// which never waits on a worker: workers report by signal, and every wait at the end is
+/// bounded, so an overloaded run still ends on time.
 class Fleet : public QObject
 {
     Q_OBJECT
@@ -41,8 +43,11 @@ Q_SIGNALS:
 private:
     void ramp();
     void progress();
-    FleetFigures collectAll(bool resetRecent) const;
+    void workerReported(size_t worker, const FleetFigures &figures);
+    void workerFinalReported(size_t worker, const FleetFigures &figures);
+    void finalFiguresIn();
     void workerDrained();
+    FleetFigures latestTotal() const;
 
     FleetOptions m_options;
     int m_threadCount = 1;
@@ -50,15 +55,24 @@ private:
     QTimer m_rampTimer;
     QTimer m_progressTimer;
     QTimer m_durationTimer;
+    QTimer m_finalTimer;
     QTimer m_drainTimer;
     QElapsedTimer m_clock;
+    qint64 m_startUs = 0;
     int m_started = 0;
 
+    // Each worker's latest report, and the recent latencies reported since the last progress.
+    std::vector<FleetFigures> m_latest;
+    std::vector<LatencyHistogram> m_recent;
     FleetFigures m_previous;
     qint64 m_previousMs = 0;
 
     bool m_finishing = false;
     bool m_interrupted = false;
+    std::vector<bool> m_finalIn;
+    int m_finalCount = 0;
+    bool m_haveFinal = false;
+    int m_lateWorkers = 0;
     double m_elapsedS = 0;
     FleetFigures m_final;
     int m_drainedWorkers = 0;

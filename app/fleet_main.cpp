@@ -9,7 +9,9 @@
 #include <QCoreApplication>
 #include <QFile>
 #include <QJsonDocument>
+#include <QHash>
 #include <QLoggingCategory>
+#include <QMutex>
 #include <QTextStream>
 
 #include <algorithm>
@@ -33,6 +35,50 @@ QTextStream &err()
 {
     static QTextStream stream(stderr);
     return stream;
+}
+
+// Thousands of sessions can run into the same warning from inside Qt at the same moment
+// (a socket that closed under a write, say). Each distinct message is printed once; its
+// repeats are counted and summed up at the end, so standard error stays readable.
+// Distinct messages kept: beyond this many, further new ones are counted, not printed.
+constexpr int MaxDistinctMessages = 100;
+QMutex messageMutex;
+QHash<QString, quint64> messageRepeats;
+quint64 messagesDropped = 0;
+QtMessageHandler defaultMessageHandler = nullptr;
+
+void collapseRepeats(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    {
+        QMutexLocker lock(&messageMutex);
+        const auto it = messageRepeats.find(message);
+        if (it != messageRepeats.end()) {
+            ++it.value();
+            return;
+        }
+        if (messageRepeats.size() >= MaxDistinctMessages) {
+            ++messagesDropped;
+            return;
+        }
+        messageRepeats.insert(message, 0);
+    }
+    if (defaultMessageHandler)
+        defaultMessageHandler(type, context, message);
+    else
+        err() << qFormatLogMessage(type, context, message) << Qt::endl;
+}
+
+void reportRepeats()
+{
+    QMutexLocker lock(&messageMutex);
+    for (auto it = messageRepeats.cbegin(); it != messageRepeats.cend(); ++it) {
+        if (it.value() > 0)
+            err() << "oddsdesk-fleet: the message \"" << it.key() << "\" came " << it.value()
+                  << " more times" << Qt::endl;
+    }
+    if (messagesDropped > 0)
+        err() << "oddsdesk-fleet: " << messagesDropped << " more messages were not printed"
+              << Qt::endl;
 }
 
 // Raises the soft limit on open files to the hard limit and returns the limit in force.
@@ -115,6 +161,7 @@ int main(int argc, char **argv)
     QCoreApplication::setApplicationVersion(QStringLiteral(ODDSDESK_VERSION));
     // Thousands of clients would each warn about their own gaps and failed connections and
     // drown the progress lines; the summary counts all of it.
+    defaultMessageHandler = qInstallMessageHandler(collapseRepeats);
     QLoggingCategory::setFilterRules(QStringLiteral("oddsdesk.client.warning=false\n"
                                                     "oddsdesk.testing.impairment.warning=false"));
 
@@ -142,6 +189,7 @@ int main(int argc, char **argv)
 
     QTextStream out(stdout);
     out << QJsonDocument(fleet.summary()).toJson(QJsonDocument::Compact) << Qt::endl;
+    reportRepeats();
     if (!fleet.reachedFeed()) {
         err() << "oddsdesk-fleet: no session was welcomed by the feed at " << options.url.toString()
               << Qt::endl;

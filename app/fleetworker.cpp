@@ -5,6 +5,9 @@
 #include <QThread>
 #include <QTimer>
 
+#include <algorithm>
+#include <utility>
+
 using namespace OddsDesk;
 using OddsDesk::Testing::ImpairmentCounters;
 using OddsDesk::Testing::ImpairmentProxy;
@@ -32,6 +35,7 @@ void addCounters(ImpairmentCounters *to, const ImpairmentCounters &from)
 
 void FleetFigures::add(const FleetFigures &other)
 {
+    takenUs = std::max(takenUs, other.takenUs);
     sessions += other.sessions;
     live += other.live;
     everLive += other.everLive;
@@ -57,7 +61,10 @@ void FleetFigures::add(const FleetFigures &other)
 
 FleetWorker::FleetWorker(const FleetWorkerConfig &config)
     : m_config(config)
-{ }
+    , m_reportTimer(this) // a child, so that it moves to the worker's thread with it
+{
+    connect(&m_reportTimer, &QTimer::timeout, this, [this] { Q_EMIT reported(collect()); });
+}
 
 FleetWorker::~FleetWorker()
 {
@@ -141,9 +148,15 @@ void FleetWorker::onDeltaApplied(const FeedClient *client)
     m_recent.add(latency);
 }
 
-FleetFigures FleetWorker::collect(bool resetRecent)
+void FleetWorker::startReporting(int intervalMs)
+{
+    m_reportTimer.start(intervalMs);
+}
+
+FleetFigures FleetWorker::collect()
 {
     FleetFigures f;
+    f.takenUs = monotonicMicros();
     f.sessions = int(m_entries.size());
     f.everLive = m_everLive;
     for (const Entry &entry : m_entries) {
@@ -169,11 +182,17 @@ FleetFigures FleetWorker::collect(bool resetRecent)
     f.latencyUntrusted = m_latencyUntrusted;
     f.latency = m_latency;
     f.recent = m_recent;
-    if (resetRecent)
-        m_recent.clear();
+    m_recent.clear();
     if (m_proxy)
         f.impairment = m_proxy->counters();
     return f;
+}
+
+void FleetWorker::finish()
+{
+    m_reportTimer.stop();
+    Q_EMIT finalReported(collect());
+    stopAll();
 }
 
 void FleetWorker::stopAll()

@@ -7,6 +7,7 @@
 #include <QHostAddress>
 #include <QObject>
 #include <QThread>
+#include <QTimer>
 #include <QVector>
 
 #include <memory>
@@ -16,6 +17,7 @@
 /// What one worker (or, added up, the whole fleet) has seen so far.
 struct FleetFigures
 {
+    qint64 takenUs = 0; // on the monotonic clock; for a sum, the latest of its parts
     int sessions = 0; // started
     int live = 0; // in the Live state now
     int everLive = 0; // welcomed at least once
@@ -42,6 +44,7 @@ struct FleetFigures
 
     void add(const FleetFigures &other);
 };
+Q_DECLARE_METATYPE(FleetFigures)
 
 struct FleetWorkerConfig
 {
@@ -56,7 +59,8 @@ struct FleetWorkerConfig
 
 /// One worker of the load generator: owns a share of the fleet's feed clients and, with a
 /// network profile, the impairment proxy they connect through, all on its own thread and
-/// event loop. Every function is called on that thread (queued by the fleet).
+/// event loop. Every function is called on that thread (queued by the fleet). It reports its
+/// figures by signal, so that however busy it is the fleet's own thread never waits on it.
 class FleetWorker : public QObject
 {
     Q_OBJECT
@@ -69,13 +73,16 @@ public:
     QString setUp();
     /// Creates and starts one client per index; index n introduces itself as PREFIX-n.
     void startSessions(const QVector<int> &indexes);
-    /// The figures so far; \a resetRecent starts a new interval for FleetFigures::recent.
-    FleetFigures collect(bool resetRecent);
-    /// Closes every connection with a normal close and stops reconnecting; drained() follows
-    /// once the connections are closed or after a bounded grace period.
-    void stopAll();
+    /// Reports the figures every \a intervalMs from now on.
+    void startReporting(int intervalMs);
+    /// Reports the final figures, then closes every connection with a normal close and stops
+    /// reconnecting; drained() follows once the connections are closed or after a bounded
+    /// grace period.
+    void finish();
 
 Q_SIGNALS:
+    void reported(const FleetFigures &figures);
+    void finalReported(const FleetFigures &figures);
     void drained();
 
 private:
@@ -89,6 +96,9 @@ private:
     void watch(size_t entry);
     void onMessage(const OddsDesk::FeedClient *client, const oddsdesk::v1::ServerMessage &message);
     void onDeltaApplied(const OddsDesk::FeedClient *client);
+    /// The figures so far; FleetFigures::recent starts again.
+    FleetFigures collect();
+    void stopAll();
     void closed(size_t entry);
     void finishDraining();
 
@@ -108,6 +118,7 @@ private:
     quint64 m_latencyUntrusted = 0;
     LatencyHistogram m_latency;
     LatencyHistogram m_recent;
+    QTimer m_reportTimer;
 
     bool m_draining = false;
     bool m_drained = false;

@@ -2,6 +2,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QStandardPaths>
 
 #include <cstring>
 
@@ -96,7 +97,11 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     const QCommandLineOption demo(QStringLiteral("demo"),
         QStringLiteral("The demo: the generated book, the price simulator and a fleet of "
                        "clients on five network profiles, so every chart moves."));
-    parser.addOptions({demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
+    const QCommandLineOption data(QStringLiteral("data"),
+        QStringLiteral("Folder for the book, the sequence numbers and the audit log "
+                       "(default: the user's data folder)."),
+        QStringLiteral("DIR"));
+    parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
         flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
 
     if (!parser.parse(arguments))
@@ -112,6 +117,15 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
 
     options->headless = parser.isSet(headless);
     options->demo = parser.isSet(demo);
+    OddsDesk::EngineConfig &config = options->engine;
+    config.dataDirectory = parser.isSet(data)
+        ? parser.value(data)
+        : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    if (config.dataDirectory.isEmpty())
+        return QStringLiteral("no data folder: give one with --data DIR");
+    config.deskUser = qEnvironmentVariable("USER", QStringLiteral("desk"));
+    // An import replaces the stored book; otherwise the console carries on where it was.
+    config.preferStoredBook = !parser.isSet(import);
     options->replayPath = parser.value(replay);
     options->replayCatalogue = parser.value(catalogue);
     if (parser.isSet(speed)) {
@@ -123,7 +137,9 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         }
     }
     options->importPath = parser.value(import);
-    options->bookmaker = parser.value(bookmaker).toUpper();
+    options->bookmaker = parser.value(bookmaker);
+    if (parser.isSet(import) && options->importPath.trimmed().isEmpty())
+        return QStringLiteral("--import needs the path of a season file");
 
     OddsDesk::EngineConfig &engine = options->engine;
     if (!engine.server.bindAddress.setAddress(parser.value(bind)))

@@ -194,6 +194,8 @@ void BetfairReplay::replayDue()
 
 void BetfairReplay::replayLine(const BetfairMessage &message)
 {
+    // What the recording does is the exchange's doing, and the audit log says so.
+    const Feed::OriginScope origin(m_feed, ChangeOrigin::Replay);
     const BetfairLineResult result = m_stream.apply(message);
     if (!result.ok()) {
         if (++m_skipped <= MaxLoggedProblems)

@@ -17,6 +17,21 @@ QString statusName(MarketStatus status)
     return QStringLiteral("unknown");
 }
 
+QString originName(ChangeOrigin origin)
+{
+    switch (origin) {
+    case ChangeOrigin::Desk:
+        return QStringLiteral("desk");
+    case ChangeOrigin::Import:
+        return QStringLiteral("import");
+    case ChangeOrigin::Replay:
+        return QStringLiteral("replay");
+    case ChangeOrigin::Simulator:
+        return QStringLiteral("simulator");
+    }
+    return QStringLiteral("desk");
+}
+
 const SelectionInfo *MarketInfo::selection(quint32 selectionId) const
 {
     for (const SelectionInfo &s : selections) {

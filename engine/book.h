@@ -65,6 +65,12 @@ struct BookData
     QVector<MarketInfo> markets;
 };
 
+/// Where a change came from: the desk's traders, an import, an exchange replay or the
+/// price simulator. The audit log records every origin but the simulator.
+enum class ChangeOrigin : quint8 { Desk, Import, Replay, Simulator };
+
+QString originName(ChangeOrigin origin);
+
 /// One accepted change, with the sequence number the feed gave it.
 struct BookChange
 {
@@ -80,6 +86,10 @@ struct BookChange
     qint64 wallTimeMs = 0;
     MarketInfo market; // MarketAdded
     EventInfo event; // EventAdded
+    ChangeOrigin origin = ChangeOrigin::Desk;
+    Price oldPrice = 0; // Price: what it replaced
+    MarketStatus oldStatus = MarketStatus::Open; // Status: what it replaced
+    qint64 bulkId = 0; // the bulk edit it belonged to, or 0
 };
 
 using BookChanges = QVector<BookChange>;

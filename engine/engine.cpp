@@ -3,6 +3,7 @@
 
 #include "betfairreplay.h"
 #include "betfairstream.h"
+#include "bookstore.h"
 #include "metricsendpoint.h"
 #include "simulator.h"
 
@@ -205,7 +206,10 @@ void EngineCore::start(const BookData &book)
     m_metricsTimer->setInterval(m_config.metricsIntervalMs);
     connect(m_metricsTimer, &QTimer::timeout, this, &EngineCore::emitMetrics);
 
-    m_feed->resetBook(book);
+    if (m_config.dataDirectory.isEmpty())
+        m_feed->resetBook(book);
+    else if (!openStore(book))
+        return;
     if (!m_server->listen()) {
         Q_EMIT failed(m_server->errorString());
         return;
@@ -228,6 +232,41 @@ void EngineCore::start(const BookData &book)
         Q_EMIT httpStarted(m_http->url());
 }
 
+bool EngineCore::openStore(const BookData &book)
+{
+    m_store = std::make_unique<BookStore>();
+    if (!m_store->open(m_config.dataDirectory)) {
+        Q_EMIT failed(m_store->errorString());
+        return false;
+    }
+    const std::optional<StoredState> state = m_store->load();
+    if (!state && !m_store->errorString().isEmpty()) {
+        Q_EMIT failed(m_store->errorString());
+        return false;
+    }
+
+    // The journal of recent deltas lives in memory only, so a restart cannot promise a
+    // client continuity: a new epoch, while the sequence numbers carry on increasing.
+    const quint64 head = state ? state->headSequence : 0;
+    const bool resume = state && m_config.preferStoredBook && !state->book.markets.isEmpty();
+    const BookData &start = resume ? state->book : book;
+    m_feed->restore(start, Feed::newEpoch(), head);
+    if (resume) {
+        qCInfo(lcFeed).noquote() << "resumed the stored book at sequence" << head
+                                 << (state->cleanShutdown ? "after a clean stop"
+                                                          : "after an unclean stop");
+    }
+    if (!m_store->saveBook(start, m_feed->epoch(), head)) {
+        Q_EMIT failed(m_store->errorString());
+        return false;
+    }
+    m_feed->setStore(m_store.get(), m_config.deskUser);
+    connect(m_feed, &Feed::storageFailed, this, [this](const QString &error) {
+        Q_EMIT editRejected(QStringLiteral("not saved, so not sent: %1").arg(error));
+    });
+    return true;
+}
+
 void EngineCore::stop()
 {
     if (!m_server)
@@ -235,6 +274,8 @@ void EngineCore::stop()
     m_simulator->setEnabled(false);
     m_metricsTimer->stop();
     m_feed->flush();
+    if (m_store)
+        m_store->markCleanShutdown();
     m_server->closeAll(
         QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("the server is shutting down"));
     // Give the close frames a moment to leave before the sockets are destroyed.
@@ -262,6 +303,7 @@ void EngineCore::setEventStatus(quint32 eventId, MarketStatus status)
         if (market.eventId == eventId)
             ids.append(market.id);
     }
+    const Feed::OriginScope bulk(m_feed, ChangeOrigin::Desk, m_feed->nextBulkId());
     for (quint32 id : std::as_const(ids)) {
         const MarketInfo *market = m_feed->book().market(id);
         if (market->status == MarketStatus::Closed)

@@ -33,6 +33,11 @@ struct EngineConfig
     // When set, a port that cannot be had is a warning, not a failure (the console's
     // default port, which another console may already hold).
     bool httpOptional = false;
+    // Where the book, the head sequence and the audit log are kept (SQLite); empty keeps
+    // nothing. With a stored book, start() resumes it unless told to take the one given.
+    QString dataDirectory;
+    bool preferStoredBook = true;
+    QString deskUser; // who the audit log names
 };
 
 /// The one door to the feed engine. Lives on the caller's (GUI) thread and runs the book,

@@ -9,9 +9,12 @@
 
 #include <QTimer>
 
+#include <memory>
+
 namespace OddsDesk {
 
 class BetfairReplay;
+class BookStore;
 class MetricsEndpoint;
 class PriceSimulator;
 
@@ -58,6 +61,7 @@ Q_SIGNALS:
 
 private:
     void emitBookReset();
+    bool openStore(const BookData &book);
     void emitPendingChanges();
     void emitMetrics();
 
@@ -69,6 +73,7 @@ private:
     QTimer *m_metricsTimer = nullptr;
     MetricsEndpoint *m_http = nullptr;
     BetfairReplay *m_replay = nullptr;
+    std::unique_ptr<BookStore> m_store;
     QTimer *m_sessionsTimer = nullptr;
     BookChanges m_uiPending;
 };

@@ -1,5 +1,6 @@
 #include "feed.h"
 
+#include "bookstore.h"
 #include "clock.h"
 
 #include <QLoggingCategory>
@@ -46,6 +47,30 @@ BookChanges conflate(const BookChanges &changes)
 
 } // namespace
 
+// A batch the store refused is tried again after this long, not on every edit.
+constexpr int StorageRetryMs = 1000;
+
+Feed::OriginScope::OriginScope(Feed *feed, ChangeOrigin origin, qint64 bulkId)
+    : m_feed(feed)
+    , m_previousOrigin(feed->m_origin)
+    , m_previousBulk(feed->m_bulkId)
+{
+    feed->m_origin = origin;
+    feed->m_bulkId = bulkId;
+}
+
+Feed::OriginScope::~OriginScope()
+{
+    m_feed->m_origin = m_previousOrigin;
+    m_feed->m_bulkId = m_previousBulk;
+}
+
+void Feed::setStore(BookStore *store, const QString &user)
+{
+    m_store = store;
+    m_user = user;
+}
+
 Feed::Feed(QObject *parent)
     : Feed(Config {}, parent)
 { }
@@ -77,6 +102,8 @@ void Feed::resetBook(const BookData &data)
     // Sequences keep increasing across a reset, so no client mistakes the new feed for
     // the old one even if it ignores the epoch.
     m_flushed = m_head;
+    if (m_store && !m_store->saveBook(data, m_epoch, m_head))
+        Q_EMIT storageFailed(m_store->errorString());
     qCInfo(lcFeed) << "book reset:" << data.events.size() << "events," << data.markets.size()
                    << "markets, epoch" << m_epoch;
     Q_EMIT bookReset();
@@ -93,6 +120,8 @@ QString Feed::commit(BookChange change)
 {
     change.sequence = m_head + 1;
     change.commitTimeUs = monotonicMicros();
+    change.origin = m_origin;
+    change.bulkId = m_bulkId;
     change.wallTimeMs = wallMillis();
     if (!m_book.apply(change))
         return QStringLiteral("the book has no such market or selection");
@@ -125,6 +154,7 @@ QString Feed::setPrice(quint32 selectionId, Price price, std::optional<Price> ex
     change.marketId = market->id;
     change.selectionId = selectionId;
     change.price = price;
+    change.oldPrice = selection->price;
     return commit(change);
 }
 
@@ -144,6 +174,7 @@ QString Feed::setStatus(quint32 marketId, MarketStatus status)
     change.kind = BookChange::Kind::Status;
     change.marketId = marketId;
     change.status = status;
+    change.oldStatus = market->status;
     return commit(change);
 }
 
@@ -193,6 +224,11 @@ void Feed::flush()
     batch->toSequence = m_head;
     batch->oldestCommitUs = m_pending.first().commitTimeUs;
     batch->changes = conflate(m_pending);
+    if (m_store && !persist(*batch, m_pending)) {
+        // Not durable, so not published: held back and tried again shortly.
+        m_flushTimer.start(StorageRetryMs);
+        return;
+    }
     m_pending.clear();
 
     pb::ServerMessage message;
@@ -212,6 +248,62 @@ void Feed::flush()
     m_journal.push_back(batch);
     trimJournal(batch->flushedUs);
     Q_EMIT flushed(batch);
+}
+
+bool Feed::persist(const FeedBatch &batch, const BookChanges &all)
+{
+    QVector<AuditEntry> audit;
+    for (const BookChange &c : all) {
+        if (c.origin == ChangeOrigin::Simulator)
+            continue; // random moves are not anyone's decision; they would drown the log
+        AuditEntry entry;
+        entry.timeMs = c.wallTimeMs;
+        entry.user = m_user;
+        entry.source = originName(c.origin);
+        entry.marketId = c.marketId;
+        entry.bulkId = c.bulkId;
+        entry.sequence = c.sequence;
+        switch (c.kind) {
+        case BookChange::Kind::Price:
+            entry.selectionId = c.selectionId;
+            entry.field = QStringLiteral("price");
+            entry.oldValue = c.oldPrice ? formatDecimal(c.oldPrice) : QString();
+            entry.newValue = formatDecimal(c.price);
+            break;
+        case BookChange::Kind::Status:
+            entry.field = QStringLiteral("status");
+            entry.oldValue = statusName(c.oldStatus);
+            entry.newValue = statusName(c.status);
+            break;
+        case BookChange::Kind::Winner:
+            entry.selectionId = c.selectionId;
+            entry.field = QStringLiteral("winner");
+            entry.newValue = QString::number(c.selectionId);
+            break;
+        case BookChange::Kind::MarketAdded:
+            entry.field = QStringLiteral("market");
+            entry.newValue = c.market.name;
+            break;
+        case BookChange::Kind::EventAdded:
+            entry.field = QStringLiteral("event");
+            entry.newValue = c.event.name;
+            break;
+        }
+        audit.append(entry);
+    }
+    if (m_store->commitBatch(batch.changes, batch.toSequence, audit))
+        return true;
+
+    // The store refuses further batches after a failure until it holds the whole book again.
+    const QString error = m_store->errorString();
+    qCCritical(lcFeed).noquote() << "could not make sequence" << batch.toSequence
+                                 << "durable:" << error;
+    if (m_store->saveBook(m_book.toData(), m_epoch, m_head)) {
+        qCWarning(lcFeed) << "stored the whole book again at sequence" << m_head;
+        return true;
+    }
+    Q_EMIT storageFailed(error);
+    return false;
 }
 
 void Feed::trimJournal(qint64 nowUs)

@@ -17,6 +17,8 @@ Q_DECLARE_LOGGING_CATEGORY(lcFeed)
 
 namespace OddsDesk {
 
+class BookStore;
+
 /// What one flush sent: a range of sequence numbers, the changes (conflated: the latest
 /// value of a selection wins), and the delta encoded once in each wire format for every
 /// session to share.
@@ -89,8 +91,31 @@ public:
     QString addEvent(const EventInfo &event);
     QString addMarket(const MarketInfo &market);
 
-    /// Sends what is pending now instead of at the end of the interval.
+    /// Sends what is pending now instead of at the end of the interval. With a store, the
+    /// batch is made durable first and only then published.
     void flush();
+
+    /// Makes every flush durable in \a store before it is published, and records the audit
+    /// log under \a user. The store must be open and hold this feed's book.
+    void setStore(BookStore *store, const QString &user);
+    BookStore *store() const { return m_store; }
+
+    /// While one lives, commits carry this origin (and bulk id).
+    class OriginScope
+    {
+    public:
+        OriginScope(Feed *feed, ChangeOrigin origin, qint64 bulkId = 0);
+        ~OriginScope();
+        OriginScope(const OriginScope &) = delete;
+        OriginScope &operator=(const OriginScope &) = delete;
+
+    private:
+        Feed *m_feed;
+        ChangeOrigin m_previousOrigin;
+        qint64 m_previousBulk;
+    };
+    /// A fresh id for a bulk edit.
+    qint64 nextBulkId() { return ++m_lastBulkId; }
 
     /// The snapshot at the flushed sequence (pending changes are flushed first).
     SnapshotFramesPtr snapshot();
@@ -106,9 +131,12 @@ Q_SIGNALS:
     void flushed(const OddsDesk::FeedBatchPtr &batch);
     /// The book was replaced: sessions need a snapshot, views a reload.
     void bookReset();
+    /// The store refused a batch; it is held back, not published, and retried.
+    void storageFailed(const QString &error);
 
 private:
     QString commit(BookChange change);
+    bool persist(const FeedBatch &batch, const BookChanges &all);
     void trimJournal(qint64 nowUs);
 
     Config m_config;
@@ -120,6 +148,11 @@ private:
     QTimer m_flushTimer;
     std::deque<FeedBatchPtr> m_journal;
     SnapshotFramesPtr m_snapshot;
+    BookStore *m_store = nullptr;
+    QString m_user;
+    ChangeOrigin m_origin = ChangeOrigin::Desk;
+    qint64 m_bulkId = 0;
+    qint64 m_lastBulkId = 0;
 };
 
 } // namespace OddsDesk

@@ -15,8 +15,10 @@ namespace {
 // How often the client checks for silence; a quarter of a second makes "stale" appear
 // within 250 ms of its deadline.
 constexpr int LivenessCheckMs = 250;
-// Samples in the client's clock-offset window: a clock step is forgotten after this many.
+// Heartbeats in the client's clock-offset window: about a minute at the default interval.
 constexpr size_t OffsetWindow = 32;
+// A jump of the offset by more than this is a step of our clock, not network delay.
+constexpr qint64 ClockStepUs = 1000 * 1000;
 // A latency this far above what the window implies cannot be trusted (a clock step, or a
 // frame that sat in a buffer while the client was suspended): it is dropped, not drawn.
 constexpr qint64 UntrustedLatencyUs = 10 * 1000 * 1000;
@@ -137,7 +139,7 @@ void FeedClient::onConnected()
     const QString local = m_socket->localAddress().toString();
     if (!m_localAddress.isEmpty() && local != m_localAddress) {
         report(pb::TelemetryEvent::KIND_NETWORK_CHANGE,
-               QStringLiteral("local address %1 -> %2").arg(m_localAddress, local));
+            QStringLiteral("local address %1 -> %2").arg(m_localAddress, local));
     }
     m_localAddress = local;
 }
@@ -145,7 +147,11 @@ void FeedClient::onConnected()
 void FeedClient::onDisconnected()
 {
     QWebSocket *socket = m_socket;
-    m_lastCloseCode = int(socket->closeCode());
+    // Without a close frame from the server (refused, reset, cut) the close was abnormal,
+    // whatever default code the socket reports: 1006, as browsers say.
+    const bool abnormal
+        = socket->closeReason().isEmpty() && socket->error() != QAbstractSocket::UnknownSocketError;
+    m_lastCloseCode = abnormal ? 1006 : int(socket->closeCode());
     if (!socket->closeReason().isEmpty())
         m_lastCloseReason = socket->closeReason();
     else if (m_lastCloseReason.isEmpty())
@@ -258,6 +264,7 @@ void FeedClient::handle(const QByteArray &data)
         break;
     case pb::ServerMessage::kHeartbeat:
         m_serverHead = qMax(m_serverHead, message.heartbeat().head_sequence());
+        sampleClock(message.heartbeat().server_time_us(), receivedUs);
         break;
     case pb::ServerMessage::kError:
         handleError(message.error());
@@ -275,6 +282,8 @@ void FeedClient::handleWelcome(const pb::Welcome &welcome)
     m_epoch = QString::fromStdString(welcome.epoch());
     m_heartbeatIntervalMs = qMax(100, int(welcome.heartbeat_interval_ms()));
     m_serverHead = welcome.head_sequence();
+    if (welcome.server_time_us() != 0)
+        sampleClock(welcome.server_time_us(), m_lastMessageUs);
     if (resumed) {
         ++m_stats.resumes;
         report(pb::TelemetryEvent::KIND_RESUMED, {}, 0, 0, m_lastSequence);
@@ -346,22 +355,42 @@ void FeedClient::handleDelta(const pb::Delta &delta, qint64 receivedUs)
     Q_EMIT deltaApplied(changes, m_lastSequence);
 }
 
-qint64 FeedClient::measureLatency(qint64 commitUs, qint64 receivedUs)
+void FeedClient::sampleClock(qint64 serverTimeUs, qint64 receivedUs)
 {
-    // receive - commit = delay + offset, and delay >= 0, so the smallest recent value is
-    // the best available estimate of the offset if it is positive; same clock gives ~0.
-    const qint64 raw = receivedUs - commitUs;
-    m_offsetWindow.push_back(raw);
+    // A heartbeat leaves the server the moment it is stamped, so receive - server time is
+    // the clock offset plus a network delay that is never negative. The smallest recent
+    // value estimates the offset; on one machine it is close to zero.
+    const qint64 sample = receivedUs - serverTimeUs;
+    if (!m_offsetWindow.empty()) {
+        const qint64 minimum = *std::min_element(m_offsetWindow.cbegin(), m_offsetWindow.cend());
+        // Below the minimum by more than any delay explains: our clock stepped back.
+        if (sample < minimum - ClockStepUs)
+            m_offsetWindow.clear();
+        // Well above it three times running: our clock stepped forward.
+        m_aboveMinimum = sample > minimum + ClockStepUs ? m_aboveMinimum + 1 : 0;
+        if (m_aboveMinimum >= 3) {
+            m_offsetWindow.clear();
+            m_aboveMinimum = 0;
+        }
+    }
+    m_offsetWindow.push_back(sample);
     if (m_offsetWindow.size() > OffsetWindow)
         m_offsetWindow.pop_front();
-    const qint64 minimum = *std::min_element(m_offsetWindow.cbegin(), m_offsetWindow.cend());
-    // Clocks that agree to within a millisecond are the same clock: no correction.
-    const qint64 offset = (minimum > -1000 && minimum < 1000) ? 0 : minimum;
-    const qint64 latency = raw - offset;
-    if (latency < 0 || latency > UntrustedLatencyUs) {
-        m_offsetWindow.clear();
-        return -1;
+}
+
+qint64 FeedClient::measureLatency(qint64 commitUs, qint64 receivedUs)
+{
+    qint64 offset = 0;
+    if (!m_offsetWindow.empty()) {
+        const qint64 minimum = *std::min_element(m_offsetWindow.cbegin(), m_offsetWindow.cend());
+        // Clocks within a millisecond of each other are the same clock: no correction.
+        offset = (minimum > -1000 && minimum < 1000) ? 0 : minimum;
     }
+    const qint64 latency = receivedUs - commitUs - offset;
+    // A sample that cannot be true (before the commit, or absurdly late) is dropped, never
+    // drawn: the estimate is stale and the next heartbeat mends it.
+    if (latency < 0 || latency > UntrustedLatencyUs)
+        return -1;
     return latency;
 }
 

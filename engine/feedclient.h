@@ -144,6 +144,7 @@ private:
     void setState(State state);
     qint64 now() const;
     qint64 measureLatency(qint64 commitUs, qint64 receivedUs);
+    void sampleClock(qint64 serverTimeUs, qint64 receivedUs);
 
     FeedClientConfig m_config;
     QWebSocket *m_socket = nullptr;
@@ -175,9 +176,10 @@ private:
     std::deque<pb::TelemetryEvent> m_telemetry;
     FeedClientStats m_stats;
     LatencyWindow m_latency;
-    // Client-side clock estimate: the smallest (receive - commit) seen recently. On one
-    // machine it is close to zero; with a skewed clock it is the skew.
+    // Client-side clock estimate: (receive - server time) of recent heartbeats. On one
+    // machine the smallest is close to zero; with a skewed clock it is the skew.
     std::deque<qint64> m_offsetWindow;
+    int m_aboveMinimum = 0;
     qint64 m_clockSkewUs = 0;
     QString m_localAddress; // of the last connection, to notice a change of network
 };

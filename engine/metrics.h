@@ -10,9 +10,8 @@ namespace OddsDesk {
 
 /// Upper bounds of the delivery-latency histogram, in microseconds: from a loopback 1 ms
 /// to a struggling phone's 10 s, roughly doubling, as Prometheus histograms usually go.
-inline constexpr std::array<qint64, 13> LatencyBucketBoundsUs = {
-    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
-    5000000, 10000000};
+inline constexpr std::array<qint64, 13> LatencyBucketBoundsUs = {1000, 2500, 5000, 10000, 25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
 /// One client's delivery latency, for the charts' "worst clients" series.
 struct ClientLatency

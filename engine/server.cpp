@@ -400,6 +400,7 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
     welcome->set_resumed(true);
     welcome->set_head_sequence(m_feed->flushedSequence());
     welcome->set_protocol_version(ProtocolVersion);
+    welcome->set_server_time_us(monotonicMicros());
     connection->send(message);
     for (const FeedBatchPtr &batch : *missed)
         sendBatch(session, *batch);
@@ -452,6 +453,7 @@ void FeedServer::sendSnapshot(Session *session)
     welcome->set_resumed(false);
     welcome->set_head_sequence(snapshot->sequence);
     welcome->set_protocol_version(ProtocolVersion);
+    welcome->set_server_time_us(monotonicMicros());
     connection->send(message);
 
     for (const QByteArray &frame : snapshot->frames(connection->format()))

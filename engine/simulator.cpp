@@ -103,6 +103,7 @@ int PriceSimulator::step()
         balancerPrice
             = Ladder::exchange().nearest(Price(qBound(101.0, 10000.0 / wanted, 100000.0)));
 
+    const Feed::OriginScope origin(m_feed, ChangeOrigin::Simulator);
     int changes = 0;
     // The market reference may move once the first change commits: use the copies.
     if (m_feed->setPrice(movedSel.id, movedPrice).isEmpty())

@@ -12,6 +12,7 @@
 #include <QApplication>
 #include <QCoreApplication>
 #include <QFileInfo>
+#include <QIcon>
 #include <QTextStream>
 
 #include <memory>
@@ -62,6 +63,11 @@ int main(int argc, char **argv)
     QCoreApplication::setOrganizationName(QStringLiteral("OddsDesk"));
     QCoreApplication::setApplicationName(QStringLiteral("oddsdesk"));
     QCoreApplication::setApplicationVersion(QStringLiteral(ODDSDESK_VERSION));
+    if (!headless) {
+        // Lets the desktop match the window to the installed entry and its icon.
+        QGuiApplication::setDesktopFileName(QStringLiteral("oddsdesk"));
+        QGuiApplication::setWindowIcon(QIcon::fromTheme(QStringLiteral("oddsdesk")));
+    }
 
     ConsoleOptions options;
     const QString error = parseConsoleOptions(QCoreApplication::arguments(), &options);

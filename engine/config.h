@@ -13,6 +13,9 @@ struct FeedConfig
     // The journal keeps the last 10 minutes or 100,000 batches, whichever is less.
     int journalMaxBatches = 100000;
     int journalMaxAgeMs = 10 * 60 * 1000;
+    // And never more than 64 MiB of it: at a thousand changes a second ten minutes of
+    // journal would otherwise take gigabytes. A resume beyond it falls back to a snapshot.
+    qint64 journalMaxBytes = 64 * 1024 * 1024;
     // Markets per snapshot frame: keeps each frame well under a client's message limit.
     int snapshotMarketsPerFrame = 500;
 };

@@ -47,6 +47,13 @@ BookChanges conflate(const BookChanges &changes)
 
 } // namespace
 
+// What a journal entry holds in memory, near enough: both encodings and the changes.
+static qint64 journalCost(const FeedBatch &batch)
+{
+    return batch.binary.size() + batch.json.size()
+        + qint64(batch.changes.size()) * qint64(sizeof(BookChange));
+}
+
 // A batch the store refused is tried again after this long, not on every edit.
 constexpr int StorageRetryMs = 1000;
 
@@ -96,6 +103,7 @@ void Feed::resetBook(const BookData &data)
     m_flushTimer.stop();
     m_pending.clear();
     m_journal.clear();
+    m_journalBytes = 0;
     m_snapshot.reset();
     m_book.reset(data);
     m_epoch = newEpoch();
@@ -246,6 +254,7 @@ void Feed::flush()
     m_flushed = m_head;
     m_snapshot.reset();
     m_journal.push_back(batch);
+    m_journalBytes += journalCost(*batch);
     trimJournal(batch->flushedUs);
     Q_EMIT flushed(batch);
 }
@@ -311,7 +320,9 @@ void Feed::trimJournal(qint64 nowUs)
     const qint64 oldestKeptUs = nowUs - qint64(m_config.journalMaxAgeMs) * 1000;
     while (!m_journal.empty()
         && (m_journal.size() > size_t(m_config.journalMaxBatches)
+            || m_journalBytes > m_config.journalMaxBytes
             || m_journal.front()->flushedUs < oldestKeptUs)) {
+        m_journalBytes -= journalCost(*m_journal.front());
         m_journal.pop_front();
     }
 }

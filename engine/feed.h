@@ -147,6 +147,7 @@ private:
     BookChanges m_pending;
     QTimer m_flushTimer;
     std::deque<FeedBatchPtr> m_journal;
+    qint64 m_journalBytes = 0;
     SnapshotFramesPtr m_snapshot;
     BookStore *m_store = nullptr;
     QString m_user;

@@ -2,9 +2,11 @@
 
 #include "bookmodel.h"
 #include "chartpanel.h"
+#include "dashboard.h"
 #include "engine.h"
 #include "footballdataimporter.h"
 #include "gridview.h"
+#include "sessioninspector.h"
 #include "uilogging.h"
 
 #include <QAction>
@@ -127,6 +129,8 @@ void MainWindow::buildMenus()
     m_showCharts->setChecked(true);
     connect(m_showCharts, &QAction::toggled, m_charts, &QWidget::setVisible);
 
+    buildSupportMenu();
+
     QToolBar *toolbar = addToolBar(tr("Feed"));
     toolbar->setObjectName(QStringLiteral("feedToolBar"));
     toolbar->setMovable(false);
@@ -135,6 +139,47 @@ void MainWindow::buildMenus()
     toolbar->addSeparator();
     toolbar->addAction(m_simulate);
     toolbar->addAction(m_restartFeed);
+}
+
+void MainWindow::buildSupportMenu()
+{
+    m_dashboard = new Dashboard(m_engine, this);
+    connect(m_dashboard, &Dashboard::sessionRequested, this, &MainWindow::showSession);
+
+    QMenu *support = menuBar()->addMenu(tr("&Support"));
+    m_showSessions = support->addAction(tr("&Sessions..."), this, [this] {
+        SessionInspector *inspector = sessionInspector();
+        inspector->show();
+        inspector->raise();
+        inspector->activateWindow();
+    });
+    m_showSessions->setObjectName(QStringLiteral("sessionsAction"));
+    m_showSessions->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    m_showSessions->setStatusTip(tr("Every session, worst first: find one, see what its punter "
+                                    "saw, disconnect or resync it"));
+    m_showDashboard = support->addAction(tr("&Dashboard"), this, [this] {
+        m_dashboard->show();
+        m_dashboard->raise();
+        m_dashboard->activateWindow();
+    });
+    m_showDashboard->setObjectName(QStringLiteral("dashboardAction"));
+    m_showDashboard->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+    m_showDashboard->setStatusTip(tr("Latency, sessions, reconnects and what push costs against "
+                                     "polling"));
+}
+
+SessionInspector *MainWindow::sessionInspector()
+{
+    if (!m_inspector)
+        m_inspector = new SessionInspector(m_engine, this);
+    return m_inspector;
+}
+
+void MainWindow::showSession(const QString &sessionId)
+{
+    SessionInspector *inspector = sessionInspector();
+    inspector->show();
+    inspector->showSession(sessionId);
 }
 
 void MainWindow::buildStatusBar()

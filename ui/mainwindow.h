@@ -15,8 +15,10 @@ namespace OddsDesk {
 
 class BookModel;
 class ChartPanel;
+class Dashboard;
 class Engine;
 class GridView;
+class SessionInspector;
 
 /// The desk's main window: the market grid on the left, the live charts on the right, the
 /// feed's address, sessions and head sequence in the status bar. It drives the engine only
@@ -46,9 +48,18 @@ public:
     QAction *simulateAction() const { return m_simulate; }
     QAction *restartFeedAction() const { return m_restartFeed; }
     QAction *importAction() const { return m_import; }
+    QAction *sessionsAction() const { return m_showSessions; }
+    QAction *dashboardAction() const { return m_showDashboard; }
+    /// The support desk's windows: the inspector is made when first shown; the dashboard
+    /// exists from the start, so that it opens on the last minutes of the feed.
+    SessionInspector *sessionInspector();
+    Dashboard *dashboard() const { return m_dashboard; }
+    /// Shows the inspector with \a sessionId selected and its detail open.
+    void showSession(const QString &sessionId);
 
 private:
     void buildMenus();
+    void buildSupportMenu();
     void buildStatusBar();
     void chooseSeasonFile();
     void showImportReport(const QString &path, const ImportReport &report);
@@ -67,6 +78,10 @@ private:
     QAction *m_restartFeed = nullptr;
     QAction *m_showCharts = nullptr;
     QActionGroup *m_displayGroup = nullptr;
+    QAction *m_showSessions = nullptr;
+    QAction *m_showDashboard = nullptr;
+    SessionInspector *m_inspector = nullptr;
+    Dashboard *m_dashboard = nullptr;
     QLabel *m_addressLabel = nullptr;
     QLabel *m_sessionsLabel = nullptr;
     QLabel *m_sequenceLabel = nullptr;

@@ -8,9 +8,13 @@
 
 bool wantsHeadless(int argc, char **argv)
 {
+    // Help, the version and command-line mistakes need no window either: a server without
+    // a display must be able to ask for them.
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--headless") == 0)
-            return true;
+        for (const char *flag : {"--headless", "--help", "-h", "--help-all", "--version", "-v"}) {
+            if (std::strcmp(argv[i], flag) == 0)
+                return true;
+        }
     }
     return false;
 }

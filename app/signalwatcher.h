@@ -4,7 +4,7 @@
 
 class QSocketNotifier;
 
-/// Turns SIGINT and SIGTERM into a Qt signal on the main thread. The handler only writes a
+/// Turns SIGINT, SIGTERM and SIGHUP into a Qt signal on the main thread. The handler only writes a
 /// byte to a pipe, which is all a signal handler may safely do.
 class SignalWatcher : public QObject
 {

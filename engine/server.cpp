@@ -105,9 +105,16 @@ public:
     void send(const pb::ServerMessage &message) { send(Codec::encode(message, m_format)); }
 
     /// Sends an error message, then closes with the matching close code. Logs once.
-    void fail(pb::Error::Code code, QWebSocketProtocol::CloseCode closeCode, const QString &reason,
-        quint32 reconnectWindowMs = 0)
+    void fail(pb::Error::Code code, QWebSocketProtocol::CloseCode closeCode,
+        const QString &untrustedReason, quint32 reconnectWindowMs = 0)
     {
+        // A reason may quote what the client sent: keep it to one printable line, so that
+        // no client can write lines of its own into the operator's log.
+        QString reason = untrustedReason.left(200);
+        for (QChar &c : reason) {
+            if (!c.isPrint())
+                c = QLatin1Char(' ');
+        }
         if (m_state == State::Closing)
             return;
         // Going away is the server's own doing and is logged once by whoever asked for it.

@@ -54,6 +54,8 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     buildStatusBar();
 
     connect(m_engine, &Engine::started, this, &MainWindow::onStarted);
+    connect(m_engine, &Engine::replayStatus, this,
+        [this](const QString &message) { statusBar()->showMessage(message, StatusMessageMs); });
     connect(m_engine, &Engine::failed, this, [this](const QString &reason) {
         m_addressLabel->setText(tr("Feed not running: %1").arg(reason));
         statusBar()->showMessage(tr("The feed could not start: %1").arg(reason));
@@ -81,6 +83,9 @@ void MainWindow::buildMenus()
     m_import = file->addAction(tr("&Import season file..."), this, &MainWindow::chooseSeasonFile);
     m_import->setShortcut(QKeySequence::Open);
     m_import->setStatusTip(tr("Replace the book with a football-data.co.uk season file"));
+    QAction *replay
+        = file->addAction(tr("&Replay exchange recording..."), this, &MainWindow::chooseRecording);
+    replay->setStatusTip(tr("Drive a market from a recorded Betfair Exchange Stream file"));
     file->addSeparator();
     m_quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     m_quit->setShortcut(QKeySequence::Quit);
@@ -226,6 +231,18 @@ void MainWindow::updateTitle()
     if (m_demo)
         title += QStringLiteral(" - ") + tr("DEMO");
     setWindowTitle(title);
+}
+
+void MainWindow::chooseRecording()
+{
+    const QString path
+        = QFileDialog::getOpenFileName(this, tr("Replay exchange recording"), QString(),
+            tr("Exchange stream files (*.jsonl *.json);;"
+               "All files (*)"));
+    if (path.isEmpty())
+        return;
+    // At the recorded pace, with the catalogue found beside it when there is one.
+    m_engine->startReplay(path, QString(), 1.0);
 }
 
 void MainWindow::chooseSeasonFile()

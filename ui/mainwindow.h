@@ -62,6 +62,7 @@ private:
     void buildSupportMenu();
     void buildStatusBar();
     void chooseSeasonFile();
+    void chooseRecording();
     void showImportReport(const QString &path, const ImportReport &report);
     void updateTitle();
     void onStarted(const QUrl &url);

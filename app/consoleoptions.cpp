@@ -105,6 +105,17 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("Folder for the book, the sequence numbers and the audit log "
                        "(default: the user's data folder)."),
         QStringLiteral("DIR"));
+    const QCommandLineOption authKeyFile(QStringLiteral("auth-key-file"),
+        QStringLiteral("Require every client to present a token signed with the key in this "
+                       "file (at least 32 bytes). Without it the feed is open to anyone."),
+        QStringLiteral("PATH"));
+    const QCommandLineOption issueToken(QStringLiteral("issue-token"),
+        QStringLiteral("Print a token for USER, signed with --auth-key-file, and exit."),
+        QStringLiteral("USER"));
+    const QCommandLineOption validFor(QStringLiteral("valid-for"),
+        QStringLiteral("Lifetime of an issued token in seconds (default 86400)."),
+        QStringLiteral("SECONDS"));
+    parser.addOptions({authKeyFile, issueToken, validFor});
     parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
         flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
 
@@ -121,6 +132,14 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
 
     options->headless = parser.isSet(headless);
     options->demo = parser.isSet(demo);
+    options->authKeyFile = parser.value(authKeyFile);
+    options->issueTokenFor = parser.value(issueToken);
+    if (parser.isSet(issueToken) && options->authKeyFile.isEmpty())
+        return QStringLiteral("--issue-token needs the key: give --auth-key-file PATH");
+    const QString validForError
+        = readInt(parser, validFor, 1, 366 * 24 * 60 * 60, &options->tokenValidForS);
+    if (!validForError.isEmpty())
+        return validForError;
     OddsDesk::EngineConfig &config = options->engine;
     config.dataDirectory = parser.isSet(data)
         ? parser.value(data)

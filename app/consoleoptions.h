@@ -16,6 +16,9 @@ struct ConsoleOptions
     QString replayPath;
     QString replayCatalogue;
     double replaySpeed = 1.0;
+    QString authKeyFile;
+    QString issueTokenFor; // print a token for this user and exit
+    int tokenValidForS = 24 * 60 * 60;
 };
 
 /// True when the command line asks for no window; read before any application object

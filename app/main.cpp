@@ -3,6 +3,7 @@
 
 #include "consoleoptions.h"
 #include "demobook.h"
+#include "authtoken.h"
 #include "demofleet.h"
 #include "engine.h"
 #include "footballdataimporter.h"
@@ -11,6 +12,7 @@
 
 #include <QApplication>
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QFileInfo>
 #include <QIcon>
 #include <QTextStream>
@@ -74,6 +76,27 @@ int main(int argc, char **argv)
     if (!error.isEmpty()) {
         err() << "oddsdesk: " << error << Qt::endl;
         return 2;
+    }
+    if (!options.authKeyFile.isEmpty()) {
+        QString keyError;
+        options.engine.server.authKey = readAuthKey(options.authKeyFile, &keyError);
+        if (!keyError.isEmpty()) {
+            err() << "oddsdesk: " << keyError << Qt::endl;
+            return 2;
+        }
+    }
+    if (!options.issueTokenFor.isEmpty()) {
+        AuthClaims claims;
+        claims.userId = options.issueTokenFor;
+        claims.expiresAtMs
+            = QDateTime::currentMSecsSinceEpoch() + qint64(options.tokenValidForS) * 1000;
+        QTextStream(stdout) << issueAuthToken(options.engine.server.authKey, claims) << Qt::endl;
+        return 0;
+    }
+    if (options.engine.server.authKey.isEmpty()) {
+        err() << "oddsdesk: the feed is open: without --auth-key-file anyone who can reach it "
+                 "may connect"
+              << Qt::endl;
     }
     if (!options.replayPath.isEmpty() && !QFileInfo(options.replayPath).isReadable()) {
         err() << "oddsdesk: cannot read the recording " << options.replayPath << Qt::endl;

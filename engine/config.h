@@ -57,6 +57,9 @@ struct ServerConfig
     int reconnectWindowPerSessionMs = 2;
     int minReconnectWindowMs = 3000;
     int maxReconnectWindowMs = 30000;
+    // With a key, every hello must carry a token signed with it (HMAC-SHA256); empty keeps
+    // the feed open to anyone who connects.
+    QByteArray authKey;
 };
 
 } // namespace OddsDesk

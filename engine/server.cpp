@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include "authtoken.h"
 #include "clock.h"
 
 #include <QDateTime>
@@ -326,9 +327,23 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
         return;
     }
 
+    QString user;
+    if (!m_config.authKey.isEmpty()) {
+        const AuthResult auth = verifyAuthToken(
+            m_config.authKey, QString::fromStdString(hello.auth_token()), wallMillis());
+        if (!auth.ok()) {
+            connection->fail(pb::Error::CODE_UNAUTHORIZED,
+                QWebSocketProtocol::CloseCodePolicyViolated,
+                QStringLiteral("not authorised: %1").arg(auth.error));
+            return;
+        }
+        user = auth.claims.userId;
+    }
+
     const bool wantsResume = hello.has_resume() && !hello.resume().session_id().empty();
     if (!wantsResume) {
         Session *session = createSession(connection, hello);
+        session->user = user;
         attach(session, connection);
         sendSnapshot(session);
         return;
@@ -346,11 +361,15 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
                    QByteArray::fromStdString(resume.resume_token()))) {
         refusal = QStringLiteral("wrong resume token");
         session = nullptr; // never hand another session's state to this client
+    } else if (session->user != user) {
+        refusal = QStringLiteral("the session belongs to another user");
+        session = nullptr;
     }
 
     if (!session) {
         qCInfo(lcNet).noquote() << "resume of" << id << "refused:" << refusal;
         session = createSession(connection, hello);
+        session->user = user;
         ++session->reconnects;
         ++session->snapshotFallbacks;
         ++m_fallbacks;
@@ -813,6 +832,7 @@ SessionSummary FeedServer::summarize(const Session &s, qint64 nowUs) const
     summary.id = s.id;
     summary.clientName = s.clientName;
     summary.clientVersion = s.clientVersion;
+    summary.user = s.user;
     summary.remoteAddress = s.remoteAddress;
     summary.connected = s.connection != nullptr;
     summary.createdMs = s.createdMs;

@@ -33,6 +33,7 @@ struct Session
     QString resumeToken;
     QString clientName;
     QString clientVersion;
+    QString user; // from the client's token; empty on an open feed
     QString remoteAddress;
     qint64 createdMs = 0;
     qint64 connectedSinceMs = 0;

@@ -1,5 +1,6 @@
 // The feed and its server end to end over loopback: real QWebSockets, real frames.
 
+#include "authtoken.h"
 #include "clock.h"
 #include "codec.h"
 #include "feed.h"
@@ -137,6 +138,8 @@ private Q_SLOTS:
     void shutdownSaysGoingAway();
     void latencyIsMeasuredFromAcks();
     void supportSeesSessionsAndActsOnThem();
+    void authenticationRefusesBadTokens_data();
+    void authenticationRefusesBadTokens();
     void clockSkewNeverNegative();
 
 private:
@@ -663,6 +666,59 @@ void tst_FeedServer::supportSeesSessionsAndActsOnThem()
     QVERIFY(kinds.contains(QStringLiteral("resync-by-desk")));
     QVERIFY(!m_server->disconnectSession(QStringLiteral("nope"), QString()));
     QVERIFY(!m_server->sessionDetail(QStringLiteral("nope")));
+    c.stop();
+}
+
+void tst_FeedServer::authenticationRefusesBadTokens_data()
+{
+    const QByteArray key(40, 'k');
+    const QByteArray otherKey(40, 'o');
+    const qint64 now = wallMillis();
+    AuthClaims alice {QStringLiteral("alice"), now + 60000, {}};
+    AuthClaims expired {QStringLiteral("alice"), now - 1000, {}};
+    const QString good = issueAuthToken(key, alice);
+    QString tampered = good;
+    tampered[2] = tampered[2] == QLatin1Char('A') ? QLatin1Char('B') : QLatin1Char('A');
+
+    QTest::addColumn<QString>("token");
+    QTest::addColumn<bool>("admitted");
+    QTest::newRow("valid") << good << true;
+    QTest::newRow("none") << QString() << false;
+    QTest::newRow("forged with another key") << issueAuthToken(otherKey, alice) << false;
+    QTest::newRow("expired") << issueAuthToken(key, expired) << false;
+    QTest::newRow("tampered") << tampered << false;
+    QTest::newRow("garbage") << QStringLiteral("not.a-token") << false;
+}
+
+void tst_FeedServer::authenticationRefusesBadTokens()
+{
+    QFETCH(QString, token);
+    QFETCH(bool, admitted);
+
+    m_server.reset();
+    m_config.authKey = QByteArray(40, 'k');
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+
+    FeedClientConfig config;
+    config.url = m_server->url();
+    config.authToken = token;
+    config.autoReconnect = false;
+    FeedClient c(config);
+    QSignalSpy errors(&c, &FeedClient::serverError);
+    QSignalSpy closed(&c, &FeedClient::disconnected);
+    c.start();
+    if (admitted) {
+        QTRY_COMPARE(c.stats().snapshots, 1u);
+        QCOMPARE(m_server->sessionSummaries().first().user, QStringLiteral("alice"));
+    } else {
+        QTRY_COMPARE(closed.count(), 1);
+        QCOMPARE(closed.first().at(0).toInt(), 1008);
+        QCOMPARE(errors.count(), 1);
+        QCOMPARE(errors.first().at(0).toInt(), int(pb::Error::CODE_UNAUTHORIZED));
+        QCOMPARE(c.stats().snapshots, 0u);
+        QCOMPARE(m_server->sessionCount(), 0);
+    }
     c.stop();
 }
 

@@ -3,6 +3,7 @@
 
 #include "feedclient.h"
 
+#include <QFile>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QProcess>
@@ -104,6 +105,7 @@ private Q_SLOTS:
     void metricsEndpointForOperators();
     void replaysTheExchangeRecording();
     void killedConsoleRestartsWithWhatClientsHad();
+    void tokensFromTheConsoleOpenTheFeed();
     void badCommandLine_data();
     void badCommandLine();
 };
@@ -377,6 +379,48 @@ void tst_Headless::killedConsoleRestartsWithWhatClientsHad()
     client.stop();
 }
 
+void tst_Headless::tokensFromTheConsoleOpenTheFeed()
+{
+    QTemporaryDir dir;
+    const QString keyPath = dir.filePath(QStringLiteral("feed.key"));
+    QFile key(keyPath);
+    QVERIFY(key.open(QIODevice::WriteOnly));
+    quint32 secret[10];
+    QRandomGenerator::global()->fillRange(secret); // 40 random bytes
+    key.write(reinterpret_cast<const char *>(secret), sizeof(secret));
+    key.close();
+
+    QProcess issue;
+    issue.start(Console,
+        {QStringLiteral("--headless"), QStringLiteral("--auth-key-file"), keyPath,
+            QStringLiteral("--issue-token"), QStringLiteral("alice"), QStringLiteral("--valid-for"),
+            QStringLiteral("600")});
+    QVERIFY(issue.waitForFinished(10000));
+    QCOMPARE(issue.exitCode(), 0);
+    const QString token = QString::fromUtf8(issue.readAllStandardOutput()).trimmed();
+    QVERIFY(token.contains(QLatin1Char('.')));
+
+    HeadlessConsole console({QStringLiteral("--auth-key-file"), keyPath});
+    const QUrl url = console.waitForUrl();
+    QVERIFY2(url.isValid(), qPrintable(console.errors()));
+
+    FeedClientConfig config;
+    config.url = url;
+    config.autoReconnect = false;
+    FeedClient stranger(config);
+    QSignalSpy refused(&stranger, &FeedClient::disconnected);
+    stranger.start();
+    QTRY_COMPARE_WITH_TIMEOUT(refused.count(), 1, 10000);
+    QCOMPARE(refused.first().at(0).toInt(), 1008);
+    QCOMPARE(stranger.stats().snapshots, 0u);
+
+    config.authToken = token;
+    FeedClient alice(config);
+    alice.start();
+    QTRY_COMPARE_WITH_TIMEOUT(alice.stats().snapshots, 1u, 10000);
+    alice.stop();
+}
+
 void tst_Headless::badCommandLine_data()
 {
     QTest::addColumn<QStringList>("arguments");
@@ -393,6 +437,10 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--speed", "fast"} << "--speed takes";
     QTest::newRow("missing recording")
         << QStringList {"--replay", "/nonexistent/stream.jsonl"} << "/nonexistent/stream.jsonl";
+    QTest::newRow("missing key file")
+        << QStringList {"--auth-key-file", "/nonexistent/feed.key"} << "/nonexistent/feed.key";
+    QTest::newRow("token without a key")
+        << QStringList {"--issue-token", "bob"} << "--auth-key-file";
     QTest::newRow("missing import file")
         << QStringList {"--import", "/nonexistent/season.csv"} << "/nonexistent/season.csv";
 }

@@ -8,6 +8,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QFile>
 #include <QTextStream>
 #include <QTimer>
 
@@ -72,7 +73,9 @@ int main(int argc, char **argv)
         QStringLiteral("no-reconnect"), QStringLiteral("Exit when the connection closes."));
     const QCommandLineOption token(QStringLiteral("token"),
         QStringLiteral("Authentication token for the hello."), QStringLiteral("TOKEN"));
-    parser.addOptions({json, format, name, duration, deltas, noReconnect, token});
+    const QCommandLineOption caFile(QStringLiteral("ca-file"),
+        QStringLiteral("Trust this PEM certificate for wss://."), QStringLiteral("PATH"));
+    parser.addOptions({json, format, name, duration, deltas, noReconnect, token, caFile});
     parser.process(app);
 
     if (parser.positionalArguments().size() != 1) {
@@ -100,6 +103,19 @@ int main(int argc, char **argv)
     config.clientVersion = QCoreApplication::applicationVersion();
     config.autoReconnect = !parser.isSet(noReconnect);
     config.authToken = parser.value(token);
+    if (parser.isSet(caFile)) {
+        QFile pem(parser.value(caFile));
+        if (!pem.open(QIODevice::ReadOnly)) {
+            err() << "oddsdesk-client: cannot read " << parser.value(caFile) << Qt::endl;
+            return 2;
+        }
+        config.trustedCertificates = QSslCertificate::fromDevice(&pem, QSsl::Pem);
+        if (config.trustedCertificates.isEmpty()) {
+            err() << "oddsdesk-client: " << parser.value(caFile) << " holds no PEM certificate"
+                  << Qt::endl;
+            return 2;
+        }
+    }
 
     bool ok = true;
     const int durationS = parser.isSet(duration) ? parser.value(duration).toInt(&ok) : 0;

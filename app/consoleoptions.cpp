@@ -115,7 +115,16 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     const QCommandLineOption validFor(QStringLiteral("valid-for"),
         QStringLiteral("Lifetime of an issued token in seconds (default 86400)."),
         QStringLiteral("SECONDS"));
-    parser.addOptions({authKeyFile, issueToken, validFor});
+    const QCommandLineOption tlsCert(QStringLiteral("tls-cert"),
+        QStringLiteral("Serve wss:// with this PEM certificate (with --tls-key)."),
+        QStringLiteral("PATH"));
+    const QCommandLineOption tlsKey(QStringLiteral("tls-key"),
+        QStringLiteral("The PEM private key of --tls-cert."), QStringLiteral("PATH"));
+    const QCommandLineOption origins(QStringLiteral("allowed-origins"),
+        QStringLiteral("Comma-separated origins browsers may connect from; others get 403 "
+                       "(default: any)."),
+        QStringLiteral("LIST"));
+    parser.addOptions({authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins});
     parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
         flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
 
@@ -133,6 +142,12 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     options->headless = parser.isSet(headless);
     options->demo = parser.isSet(demo);
     options->authKeyFile = parser.value(authKeyFile);
+    if (parser.isSet(tlsCert) != parser.isSet(tlsKey))
+        return QStringLiteral("--tls-cert and --tls-key go together");
+    options->engine.server.tlsCertificatePath = parser.value(tlsCert);
+    options->engine.server.tlsKeyPath = parser.value(tlsKey);
+    for (const QString &origin : parser.value(origins).split(QLatin1Char(','), Qt::SkipEmptyParts))
+        options->engine.server.allowedOrigins.append(origin.trimmed());
     options->issueTokenFor = parser.value(issueToken);
     if (parser.isSet(issueToken) && options->authKeyFile.isEmpty())
         return QStringLiteral("--issue-token needs the key: give --auth-key-file PATH");

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QHostAddress>
+#include <QStringList>
 
 namespace OddsDesk {
 
@@ -60,6 +61,13 @@ struct ServerConfig
     // With a key, every hello must carry a token signed with it (HMAC-SHA256); empty keeps
     // the feed open to anyone who connects.
     QByteArray authKey;
+    // Both set: the feed is served as wss:// with this PEM certificate and key.
+    QString tlsCertificatePath;
+    QString tlsKeyPath;
+    // Browsers send the page's origin; with a list, any other origin is refused with 403
+    // during the handshake. Clients that send no origin (apps, servers) are not browsers
+    // and are let through. Empty: every origin.
+    QStringList allowedOrigins;
 };
 
 } // namespace OddsDesk

@@ -2,6 +2,7 @@
 
 #include "clock.h"
 
+#include <QSslConfiguration>
 #include <QWebSocket>
 #include <QWebSocketHandshakeOptions>
 
@@ -108,6 +109,13 @@ void FeedClient::connectNow()
     if (m_stats.connects > 0 || m_attempt > 0)
         ++m_stats.reconnects;
     setState(State::Connecting);
+    if (!m_config.trustedCertificates.isEmpty()) {
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        QList<QSslCertificate> authorities = tls.caCertificates();
+        authorities.append(m_config.trustedCertificates);
+        tls.setCaCertificates(authorities);
+        m_socket->setSslConfiguration(tls);
+    }
     m_socket->open(QNetworkRequest(m_config.url), options);
 }
 

@@ -7,6 +7,7 @@
 #include <QAbstractSocket>
 #include <QLoggingCategory>
 #include <QObject>
+#include <QSslCertificate>
 #include <QRandomGenerator>
 #include <QTimer>
 #include <QUrl>
@@ -27,6 +28,8 @@ struct FeedClientConfig
     QString clientName = QStringLiteral("oddsdesk-client");
     QString clientVersion;
     QString authToken;
+    // For wss:// to a server whose certificate no system authority signed (a test's own).
+    QList<QSslCertificate> trustedCertificates;
     bool autoReconnect = true;
     // Full-jitter exponential backoff: attempt n waits a random time in
     // [0, min(cap, base * 2^(n-1))], so a server restart does not cause a stampede.

@@ -51,6 +51,7 @@ struct FeedMetrics
     quint64 protocolErrors = 0; // sessions closed for bad input, since start
     quint64 totalConnections = 0;
     quint64 overloadRefusals = 0; // connections answered "overloaded", since start
+    quint64 originRefusals = 0; // browsers refused for their origin, since start
 };
 
 } // namespace OddsDesk

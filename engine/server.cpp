@@ -4,6 +4,11 @@
 #include "clock.h"
 
 #include <QDateTime>
+#include <QFile>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QWebSocketCorsAuthenticator>
 #include <QRandomGenerator>
 #include <QWebSocket>
 #include <QWebSocketServer>
@@ -209,8 +214,20 @@ FeedServer::FeedServer(Feed *feed, const ServerConfig &config, QObject *parent)
     , m_feed(feed)
     , m_config(config)
 {
-    m_server
-        = new QWebSocketServer(QStringLiteral("OddsDesk"), QWebSocketServer::NonSecureMode, this);
+    const bool secure = !m_config.tlsCertificatePath.isEmpty() && !m_config.tlsKeyPath.isEmpty();
+    m_server = new QWebSocketServer(QStringLiteral("OddsDesk"),
+        secure ? QWebSocketServer::SecureMode : QWebSocketServer::NonSecureMode, this);
+    connect(m_server, &QWebSocketServer::originAuthenticationRequired, this,
+        [this](QWebSocketCorsAuthenticator *authenticator) {
+            const QString origin = authenticator->origin();
+            const bool allowed = m_config.allowedOrigins.isEmpty() || origin.isEmpty()
+                || m_config.allowedOrigins.contains(origin);
+            if (!allowed) {
+                ++m_originRefusals;
+                qCWarning(lcNet).noquote() << "refused a browser from origin" << origin.left(100);
+            }
+            authenticator->setAllowed(allowed);
+        });
     m_server->setSupportedSubprotocols(
         {QString::fromLatin1(BinarySubprotocol), QString::fromLatin1(JsonSubprotocol)});
     m_server->setMaxPendingConnections(m_config.maxPendingConnections);
@@ -234,8 +251,48 @@ FeedServer::~FeedServer()
         c->socket()->disconnect(c);
 }
 
+bool FeedServer::loadTls()
+{
+    QFile certificateFile(m_config.tlsCertificatePath);
+    QFile keyFile(m_config.tlsKeyPath);
+    if (!certificateFile.open(QIODevice::ReadOnly)) {
+        m_errorString = QStringLiteral("cannot read the TLS certificate %1: %2")
+                            .arg(m_config.tlsCertificatePath, certificateFile.errorString());
+        return false;
+    }
+    if (!keyFile.open(QIODevice::ReadOnly)) {
+        m_errorString = QStringLiteral("cannot read the TLS key %1: %2")
+                            .arg(m_config.tlsKeyPath, keyFile.errorString());
+        return false;
+    }
+    const QList<QSslCertificate> chain = QSslCertificate::fromDevice(&certificateFile, QSsl::Pem);
+    if (chain.isEmpty()) {
+        m_errorString
+            = QStringLiteral("%1 holds no PEM certificate").arg(m_config.tlsCertificatePath);
+        return false;
+    }
+    QSslKey key(&keyFile, QSsl::Rsa, QSsl::Pem);
+    if (key.isNull()) {
+        keyFile.seek(0);
+        key = QSslKey(&keyFile, QSsl::Ec, QSsl::Pem);
+    }
+    if (key.isNull()) {
+        m_errorString = QStringLiteral("%1 holds no unencrypted PEM key (RSA or EC)")
+                            .arg(m_config.tlsKeyPath);
+        return false;
+    }
+    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+    tls.setLocalCertificateChain(chain);
+    tls.setPrivateKey(key);
+    tls.setPeerVerifyMode(QSslSocket::VerifyNone); // clients prove who they are by token
+    m_server->setSslConfiguration(tls);
+    return true;
+}
+
 bool FeedServer::listen()
 {
+    if (m_server->secureMode() == QWebSocketServer::SecureMode && !loadTls())
+        return false;
     if (!m_server->listen(m_config.bindAddress, m_config.port)) {
         m_errorString = QStringLiteral("cannot listen on %1:%2: %3")
                             .arg(m_config.bindAddress.toString())
@@ -252,7 +309,8 @@ bool FeedServer::listen()
 QUrl FeedServer::url() const
 {
     QUrl url;
-    url.setScheme(QStringLiteral("ws"));
+    url.setScheme(m_server->secureMode() == QWebSocketServer::SecureMode ? QStringLiteral("wss")
+                                                                         : QStringLiteral("ws"));
     url.setHost(m_server->serverAddress().toString());
     url.setPort(m_server->serverPort());
     return url;
@@ -786,6 +844,7 @@ FeedMetrics FeedServer::takeMetrics()
     m.protocolErrors = m_protocolErrors;
     m.totalConnections = m_totalConnections;
     m.overloadRefusals = m_overloadRefusals;
+    m.originRefusals = m_originRefusals;
 
     m.latencySamples = int(m_intervalSamples.size());
     if (!m_intervalSamples.isEmpty()) {

@@ -104,6 +104,7 @@ Q_SIGNALS:
 private:
     friend class Connection;
 
+    bool loadTls();
     void onNewConnection();
     void onFlushed(const FeedBatchPtr &batch);
     void onBookReset();
@@ -144,6 +145,7 @@ private:
     quint64 m_protocolErrors = 0;
     quint64 m_totalConnections = 0;
     quint64 m_overloadRefusals = 0;
+    quint64 m_originRefusals = 0;
     double m_acceptTokens = 0;
     qint64 m_acceptRefillUs = 0;
 };

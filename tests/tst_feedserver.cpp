@@ -8,7 +8,10 @@
 #include "server.h"
 #include "simulator.h"
 
+#include <QFile>
+#include <QProcess>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QWebSocket>
 #include <QWebSocketHandshakeOptions>
 #include <QtTest>
@@ -140,6 +143,8 @@ private Q_SLOTS:
     void supportSeesSessionsAndActsOnThem();
     void authenticationRefusesBadTokens_data();
     void authenticationRefusesBadTokens();
+    void servesWssWithItsCertificate();
+    void refusesBrowsersFromOtherOrigins();
     void clockSkewNeverNegative();
 
 private:
@@ -720,6 +725,80 @@ void tst_FeedServer::authenticationRefusesBadTokens()
         QCOMPARE(m_server->sessionCount(), 0);
     }
     c.stop();
+}
+
+void tst_FeedServer::servesWssWithItsCertificate()
+{
+    QTemporaryDir dir;
+    const QString cert = dir.filePath(QStringLiteral("cert.pem"));
+    const QString key = dir.filePath(QStringLiteral("key.pem"));
+    QProcess openssl;
+    openssl.start(QStringLiteral("openssl"),
+        {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"),
+            QStringLiteral("rsa:2048"), QStringLiteral("-nodes"), QStringLiteral("-keyout"), key,
+            QStringLiteral("-out"), cert, QStringLiteral("-days"), QStringLiteral("1"),
+            QStringLiteral("-subj"), QStringLiteral("/CN=127.0.0.1"), QStringLiteral("-addext"),
+            QStringLiteral("subjectAltName=IP:127.0.0.1")});
+    QVERIFY2(openssl.waitForFinished(60000) && openssl.exitCode() == 0,
+        openssl.readAllStandardError().constData());
+
+    m_server.reset();
+    m_config.tlsCertificatePath = cert;
+    m_config.tlsKeyPath = key;
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY2(m_server->listen(), qPrintable(m_server->errorString()));
+    QCOMPARE(m_server->url().scheme(), QStringLiteral("wss"));
+
+    QFile pem(cert);
+    QVERIFY(pem.open(QIODevice::ReadOnly));
+    FeedClientConfig config;
+    config.url = m_server->url();
+    config.trustedCertificates = QSslCertificate::fromDevice(&pem, QSsl::Pem);
+    FeedClient c(config);
+    c.start();
+    QTRY_COMPARE_WITH_TIMEOUT(c.stats().snapshots, 1u, 10000);
+    QVERIFY(m_feed->setPrice(1, 321).isEmpty());
+    QTRY_COMPARE(c.book().market(1)->selection(1)->price, 321u);
+    c.stop();
+
+    // A client that does not trust the certificate does not get in.
+    config.trustedCertificates.clear();
+    config.autoReconnect = false;
+    FeedClient wary(config);
+    QSignalSpy closed(&wary, &FeedClient::disconnected);
+    wary.start();
+    QTRY_COMPARE_WITH_TIMEOUT(closed.count(), 1, 10000);
+    QCOMPARE(wary.stats().snapshots, 0u);
+
+    // Bad files are refused with their path.
+    m_server.reset();
+    m_config.tlsKeyPath = dir.filePath(QStringLiteral("missing.pem"));
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(!m_server->listen());
+    QVERIFY(m_server->errorString().contains(QStringLiteral("missing.pem")));
+}
+
+void tst_FeedServer::refusesBrowsersFromOtherOrigins()
+{
+    m_server.reset();
+    m_config.allowedOrigins = {QStringLiteral("https://desk.example")};
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+
+    auto openFrom = [this](const QString &origin) {
+        auto socket = std::make_unique<QWebSocket>(origin);
+        socket->open(m_server->url());
+        return socket;
+    };
+    auto stranger = openFrom(QStringLiteral("https://elsewhere.example"));
+    QSignalSpy strangerClosed(stranger.get(), &QWebSocket::disconnected);
+    auto desk = openFrom(QStringLiteral("https://desk.example"));
+    auto app = openFrom(QString()); // an app sends no origin
+    QTRY_COMPARE(desk->state(), QAbstractSocket::ConnectedState);
+    QTRY_COMPARE(app->state(), QAbstractSocket::ConnectedState);
+    QTRY_VERIFY(strangerClosed.count() >= 1);
+    QVERIFY(stranger->state() != QAbstractSocket::ConnectedState);
+    QCOMPARE(m_server->takeMetrics().originRefusals, 1u);
 }
 
 void tst_FeedServer::clockSkewNeverNegative()

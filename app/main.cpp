@@ -15,6 +15,7 @@
 #include <QDateTime>
 #include <QFileInfo>
 #include <QIcon>
+#include <QSettings>
 #include <QTextStream>
 
 #include <memory>
@@ -149,11 +150,16 @@ int main(int argc, char **argv)
     if (!headless) {
         window = std::make_unique<MainWindow>(&engine);
         window->setDemoMode(options.demo);
+        window->restoreSettings(QSettings());
         window->show();
     }
     engine.start(book);
     const int rc = app->exec();
     demoFleet.stop();
+    if (window) {
+        QSettings settings;
+        window->saveSettings(settings);
+    }
     window.reset();
     engine.shutdown();
     return rc;

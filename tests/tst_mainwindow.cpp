@@ -22,6 +22,8 @@
 #include <QTemporaryDir>
 #include <QWebSocket>
 #include <QWebSocketHandshakeOptions>
+#include <QSettings>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <chrono>
@@ -195,6 +197,7 @@ class tst_MainWindow : public QObject
 private Q_SLOTS:
     void init();
     void cleanup();
+    void desksChoicesLast();
 
     void titleAndStatusBar();
     void typedPriceReachesClients();
@@ -248,6 +251,33 @@ void tst_MainWindow::cleanup()
     m_client.reset();
     m_window.reset();
     m_engine.reset();
+}
+
+void tst_MainWindow::desksChoicesLast()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("oddsdesk.conf"));
+    {
+        QSettings settings(path, QSettings::IniFormat);
+        settings.setValue(QStringLiteral("desk/oddsDisplay"), QStringLiteral("fractional"));
+        settings.setValue(QStringLiteral("desk/showCharts"), false);
+    }
+    QSettings settings(path, QSettings::IniFormat);
+    m_window->restoreSettings(settings);
+    QCOMPARE(m_window->bookModel()->oddsDisplay(), OddsDisplay::Fractional);
+
+    // The trader changes it back; the next start finds the new choice.
+    for (QAction *action : m_window->findChildren<QAction *>()) {
+        if (action->text().contains(QStringLiteral("American")))
+            action->trigger();
+    }
+    m_window->saveSettings(settings);
+    settings.sync();
+    QCOMPARE(QSettings(path, QSettings::IniFormat).value(QStringLiteral("desk/oddsDisplay")),
+        QVariant(QStringLiteral("american")));
+    QCOMPARE(
+        QSettings(path, QSettings::IniFormat).value(QStringLiteral("desk/showCharts")).toBool(),
+        false);
 }
 
 void tst_MainWindow::key(Qt::Key key, Qt::KeyboardModifiers modifiers)

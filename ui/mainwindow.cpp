@@ -18,6 +18,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSignalBlocker>
+#include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QToolBar>
@@ -215,6 +216,53 @@ void MainWindow::onMetrics(const FeedMetrics &metrics)
     m_sequenceLabel->setToolTip(tr("Feed epoch %1").arg(metrics.epoch));
     if (metrics.timeMs != 0)
         m_charts->addMetrics(metrics);
+}
+
+namespace {
+
+// Settings keys, and how the odds display is spelt in the settings file.
+constexpr char GeometryKey[] = "window/geometry";
+constexpr char StateKey[] = "window/state";
+constexpr char SplitterKey[] = "window/splitter";
+constexpr char DisplayKey[] = "desk/oddsDisplay";
+constexpr char ChartsKey[] = "desk/showCharts";
+
+QString displayName(OddsDisplay display)
+{
+    switch (display) {
+    case OddsDisplay::Fractional:
+        return QStringLiteral("fractional");
+    case OddsDisplay::American:
+        return QStringLiteral("american");
+    case OddsDisplay::Decimal:
+        break;
+    }
+    return QStringLiteral("decimal");
+}
+
+} // namespace
+
+void MainWindow::restoreSettings(const QSettings &settings)
+{
+    restoreGeometry(settings.value(QLatin1String(GeometryKey)).toByteArray());
+    restoreState(settings.value(QLatin1String(StateKey)).toByteArray());
+    m_splitter->restoreState(settings.value(QLatin1String(SplitterKey)).toByteArray());
+    const QString display = settings.value(QLatin1String(DisplayKey)).toString();
+    const QList<QAction *> actions = m_displayGroup->actions();
+    for (int i = 0; i < actions.size(); ++i) {
+        if (displayName(OddsDisplay(i)) == display)
+            actions.at(i)->trigger();
+    }
+    m_showCharts->setChecked(settings.value(QLatin1String(ChartsKey), true).toBool());
+}
+
+void MainWindow::saveSettings(QSettings &settings) const
+{
+    settings.setValue(QLatin1String(GeometryKey), saveGeometry());
+    settings.setValue(QLatin1String(StateKey), saveState());
+    settings.setValue(QLatin1String(SplitterKey), m_splitter->saveState());
+    settings.setValue(QLatin1String(DisplayKey), displayName(m_model->oddsDisplay()));
+    settings.setValue(QLatin1String(ChartsKey), m_showCharts->isChecked());
 }
 
 void MainWindow::setDemoMode(bool demo)

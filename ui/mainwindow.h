@@ -9,6 +9,7 @@
 class QAction;
 class QActionGroup;
 class QLabel;
+class QSettings;
 class QSplitter;
 
 namespace OddsDesk {
@@ -36,6 +37,10 @@ public:
     /// are simulated.
     void setDemoMode(bool demo);
     bool isDemoMode() const { return m_demo; }
+
+    /// The desk's choices that last between runs: window layout, odds display, charts.
+    void restoreSettings(const QSettings &settings);
+    void saveSettings(QSettings &settings) const;
 
     /// Imports a football-data season file and loads it into the engine. On an error shows
     /// the sentence and changes nothing; skipped rows are listed in a report. Returns what

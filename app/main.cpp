@@ -48,7 +48,7 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
               << Qt::endl;
     err() << "imported " << report.book.events.size() << " events and "
           << report.book.markets.size() << " markets from " << options.importPath << " ("
-          << report.skipped.size() << " rows skipped)" << Qt::endl;
+          << report.skipped.size() << " lines with problems, listed above)" << Qt::endl;
     *book = report.book;
     return true;
 }

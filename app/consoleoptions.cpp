@@ -1,4 +1,5 @@
 #include "consoleoptions.h"
+#include "optionreader.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -23,25 +24,6 @@ namespace {
 
 // The metrics endpoint's default port, in the range Prometheus exporters use.
 constexpr int DefaultHttpPort = 9464;
-
-// Reads a whole number within [low, high] from an option, or says what is wrong.
-QString readInt(const QCommandLineParser &parser, const QCommandLineOption &option, int low,
-    int high, int *value)
-{
-    if (!parser.isSet(option))
-        return QString();
-    bool ok = false;
-    const int parsed = parser.value(option).toInt(&ok);
-    if (!ok || parsed < low || parsed > high) {
-        return QStringLiteral("--%1 takes a whole number from %2 to %3, not \"%4\"")
-            .arg(option.names().first())
-            .arg(low)
-            .arg(high)
-            .arg(parser.value(option));
-    }
-    *value = parsed;
-    return QString();
-}
 
 } // namespace
 
@@ -152,7 +134,7 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     if (parser.isSet(issueToken) && options->authKeyFile.isEmpty())
         return QStringLiteral("--issue-token needs the key: give --auth-key-file PATH");
     const QString validForError
-        = readInt(parser, validFor, 1, 366 * 24 * 60 * 60, &options->tokenValidForS);
+        = readIntOption(parser, validFor, 1, 366 * 24 * 60 * 60, &options->tokenValidForS);
     if (!validForError.isEmpty())
         return validForError;
     OddsDesk::EngineConfig &config = options->engine;
@@ -185,19 +167,20 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     int value = 0;
     QString error;
     value = engine.server.port;
-    if (!(error = readInt(parser, port, 0, 65535, &value)).isEmpty())
+    if (!(error = readIntOption(parser, port, 0, 65535, &value)).isEmpty())
         return error;
     engine.server.port = quint16(value);
     engine.simulate = parser.isSet(simulate) || options->demo;
-    if (!(error = readInt(parser, simulateRate, 1, 100000, &engine.simulateRate)).isEmpty())
+    if (!(error = readIntOption(parser, simulateRate, 1, 100000, &engine.simulateRate)).isEmpty())
         return error;
-    if (!(error = readInt(parser, flushMs, 0, 1000, &engine.feed.flushIntervalMs)).isEmpty())
+    if (!(error = readIntOption(parser, flushMs, 0, 1000, &engine.feed.flushIntervalMs)).isEmpty())
         return error;
-    if (!(error = readInt(parser, heartbeatMs, 100, 60000, &engine.server.heartbeatIntervalMs))
+    if (!(error
+            = readIntOption(parser, heartbeatMs, 100, 60000, &engine.server.heartbeatIntervalMs))
              .isEmpty())
         return error;
     value = engine.server.retentionMs / 1000;
-    if (!(error = readInt(parser, retentionS, 0, 86400, &value)).isEmpty())
+    if (!(error = readIntOption(parser, retentionS, 0, 86400, &value)).isEmpty())
         return error;
     engine.server.retentionMs = value * 1000;
 
@@ -208,7 +191,7 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     // The default port is a convenience: if another console holds it, run without.
     engine.httpPort = DefaultHttpPort;
     engine.httpOptional = !parser.isSet(httpPort);
-    if (!(error = readInt(parser, httpPort, -1, 65535, &engine.httpPort)).isEmpty())
+    if (!(error = readIntOption(parser, httpPort, -1, 65535, &engine.httpPort)).isEmpty())
         return error;
     return QString();
 }

@@ -1,4 +1,5 @@
 #include "fleetoptions.h"
+#include "optionreader.h"
 
 #include <QCommandLineParser>
 #include <QThread>
@@ -15,25 +16,6 @@ constexpr int MaxDurationS = 24 * 60 * 60;
 // Far more event loops than any machine has cores only adds context switches.
 constexpr int MaxThreads = 256;
 constexpr int MaxRampPerSecond = 100 * 1000;
-
-// Reads a whole number within [low, high] from an option, or says what is wrong.
-QString readInt(const QCommandLineParser &parser, const QCommandLineOption &option, int low,
-    int high, int *value)
-{
-    if (!parser.isSet(option))
-        return QString();
-    bool ok = false;
-    const int parsed = parser.value(option).toInt(&ok);
-    if (!ok || parsed < low || parsed > high) {
-        return QStringLiteral("--%1 takes a whole number from %2 to %3, not \"%4\"")
-            .arg(option.names().first())
-            .arg(low)
-            .arg(high)
-            .arg(parser.value(option));
-    }
-    *value = parsed;
-    return QString();
-}
 
 // The address the proxies forward to: the URL's host, which must be an IP address (the
 // proxy does not resolve names) or localhost.
@@ -117,14 +99,15 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
     if (!parser.isSet(duration))
         return QStringLiteral("--duration is required: the run always stops by itself");
     QString error;
-    if (!(error = readInt(parser, sessions, 1, MaxSessions, &options->sessions)).isEmpty())
+    if (!(error = readIntOption(parser, sessions, 1, MaxSessions, &options->sessions)).isEmpty())
         return error;
-    if (!(error = readInt(parser, duration, 1, MaxDurationS, &options->durationS)).isEmpty())
+    if (!(error = readIntOption(parser, duration, 1, MaxDurationS, &options->durationS)).isEmpty())
         return error;
     options->threads = QThread::idealThreadCount();
-    if (!(error = readInt(parser, threads, 1, MaxThreads, &options->threads)).isEmpty())
+    if (!(error = readIntOption(parser, threads, 1, MaxThreads, &options->threads)).isEmpty())
         return error;
-    if (!(error = readInt(parser, ramp, 1, MaxRampPerSecond, &options->rampPerSecond)).isEmpty())
+    if (!(error = readIntOption(parser, ramp, 1, MaxRampPerSecond, &options->rampPerSecond))
+             .isEmpty())
         return error;
 
     if (parser.isSet(profile)) {

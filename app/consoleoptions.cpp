@@ -106,7 +106,10 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("Comma-separated origins browsers may connect from; others get 403 "
                        "(default: any)."),
         QStringLiteral("LIST"));
-    parser.addOptions({authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins});
+    const QCommandLineOption perAddress(QStringLiteral("max-connections-per-address"),
+        QStringLiteral("Connections one source address may hold; 0 is no limit (default 0)."),
+        QStringLiteral("N"));
+    parser.addOptions({authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress});
     parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
         flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
 
@@ -130,6 +133,10 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     options->engine.server.tlsKeyPath = parser.value(tlsKey);
     for (const QString &origin : parser.value(origins).split(QLatin1Char(','), Qt::SkipEmptyParts))
         options->engine.server.allowedOrigins.append(origin.trimmed());
+    const QString perAddressError = readIntOption(
+        parser, perAddress, 0, 1000000, &options->engine.server.maxConnectionsPerAddress);
+    if (!perAddressError.isEmpty())
+        return perAddressError;
     options->issueTokenFor = parser.value(issueToken);
     if (parser.isSet(issueToken) && options->authKeyFile.isEmpty())
         return QStringLiteral("--issue-token needs the key: give --auth-key-file PATH");

@@ -68,6 +68,10 @@ struct ServerConfig
     // during the handshake. Clients that send no origin (apps, servers) are not browsers
     // and are let through. Empty: every origin.
     QStringList allowedOrigins;
+    // Connections one source address may hold at once; 0 is no limit. A public feed sets
+    // it (a household, an office behind one address, rarely needs more than a few dozen);
+    // the default leaves it off because load tests and demos run thousands on loopback.
+    int maxConnectionsPerAddress = 0;
 };
 
 } // namespace OddsDesk

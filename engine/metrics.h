@@ -52,6 +52,7 @@ struct FeedMetrics
     quint64 totalConnections = 0;
     quint64 overloadRefusals = 0; // connections answered "overloaded", since start
     quint64 originRefusals = 0; // browsers refused for their origin, since start
+    quint64 addressRefusals = 0; // connections over the per-address limit, since start
 };
 
 } // namespace OddsDesk

@@ -26,6 +26,8 @@ constexpr int HousekeepingIntervalMs = 250;
 // Sample the interval's latencies for the charts from at most this many acks; beyond it
 // percentiles are stable and the memory is bounded.
 constexpr int MaxIntervalSamples = 100000;
+// The dynamic property holding the source address a connection is counted under.
+constexpr char AddressProperty[] = "oddsdesk.address";
 // The worst few clients shown by name on the latency chart.
 constexpr int WorstClientCount = 5;
 // Sequences a session may be owed acks for; older ones are dropped unmeasured.
@@ -366,6 +368,26 @@ void FeedServer::onNewConnection()
             continue;
         }
         m_acceptTokens -= 1.0;
+        const QString address = socket->peerAddress().toString();
+        int &held = m_connectionsPerAddress[address];
+        ++held;
+        connection->setProperty(AddressProperty, address);
+        if (m_config.maxConnectionsPerAddress > 0 && held > m_config.maxConnectionsPerAddress) {
+            // Logged for the first refusal and then every hundredth, so that an attack
+            // does not write the operator's log for the attacker.
+            if (m_addressRefusals++ % 100 == 0) {
+                qCWarning(lcNet).noquote() << "refusing connections from" << address << "over"
+                                           << m_config.maxConnectionsPerAddress << "held; "
+                                           << m_addressRefusals << "refused so far";
+            }
+            pb::ServerMessage message;
+            message.mutable_error()->set_code(pb::Error::CODE_POLICY);
+            message.mutable_error()->set_message("too many connections from this address");
+            connection->send(message);
+            connection->close(QWebSocketProtocol::CloseCodePolicyViolated,
+                QStringLiteral("too many connections from this address"));
+            continue;
+        }
         qCDebug(lcNet).noquote() << "connection from" << connection->remote()
                                  << (format == WireFormat::Json ? "json" : "binary");
     }
@@ -705,6 +727,12 @@ void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &te
 void FeedServer::connectionClosed(Connection *connection)
 {
     m_connections.removeOne(connection);
+    const QString address = connection->property(AddressProperty).toString();
+    if (!address.isEmpty()) {
+        auto held = m_connectionsPerAddress.find(address);
+        if (held != m_connectionsPerAddress.end() && --*held <= 0)
+            m_connectionsPerAddress.erase(held);
+    }
     QWebSocket *socket = connection->socket();
     if (Session *session = connection->session()) {
         if (session->connection == connection) {
@@ -845,6 +873,7 @@ FeedMetrics FeedServer::takeMetrics()
     m.totalConnections = m_totalConnections;
     m.overloadRefusals = m_overloadRefusals;
     m.originRefusals = m_originRefusals;
+    m.addressRefusals = m_addressRefusals;
 
     m.latencySamples = int(m_intervalSamples.size());
     if (!m_intervalSamples.isEmpty()) {

@@ -146,6 +146,8 @@ private:
     quint64 m_totalConnections = 0;
     quint64 m_overloadRefusals = 0;
     quint64 m_originRefusals = 0;
+    quint64 m_addressRefusals = 0;
+    QHash<QString, int> m_connectionsPerAddress;
     double m_acceptTokens = 0;
     qint64 m_acceptRefillUs = 0;
 };

@@ -145,6 +145,7 @@ private Q_SLOTS:
     void authenticationRefusesBadTokens();
     void servesWssWithItsCertificate();
     void refusesBrowsersFromOtherOrigins();
+    void oneAddressCannotHoldTheFeed();
     void clockSkewNeverNegative();
 
 private:
@@ -799,6 +800,33 @@ void tst_FeedServer::refusesBrowsersFromOtherOrigins()
     QTRY_VERIFY(strangerClosed.count() >= 1);
     QVERIFY(stranger->state() != QAbstractSocket::ConnectedState);
     QCOMPARE(m_server->takeMetrics().originRefusals, 1u);
+}
+
+void tst_FeedServer::oneAddressCannotHoldTheFeed()
+{
+    m_server.reset();
+    m_config.maxConnectionsPerAddress = 20;
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+
+    // An attacker opens a hundred connections from one address and sends nothing.
+    std::vector<std::unique_ptr<QWebSocket>> attacker;
+    int refused = 0;
+    for (int i = 0; i < 100; ++i) {
+        attacker.push_back(std::make_unique<QWebSocket>());
+        connect(attacker.back().get(), &QWebSocket::disconnected, this, [&refused] { ++refused; });
+        attacker.back()->open(m_server->url());
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(refused, 80, 10000);
+    QCOMPARE(m_server->takeMetrics().addressRefusals, 80u);
+
+    // The address is full: a well-behaved client from it waits until the attacker leaves.
+    attacker.clear();
+    QTRY_COMPARE(m_server->connectedCount(), 0);
+    auto c = client();
+    c->start();
+    QTRY_COMPARE(c->stats().snapshots, 1u);
+    c->stop();
 }
 
 void tst_FeedServer::clockSkewNeverNegative()

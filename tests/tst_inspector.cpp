@@ -25,6 +25,8 @@
 #include <QLineSeries>
 #include <QSignalSpy>
 #include <QTableView>
+#include "support/clientthread.h"
+
 #include <QtTest>
 
 #include <functional>
@@ -32,6 +34,7 @@
 #include <numeric>
 
 using namespace OddsDesk;
+using OddsDesk::Testing::ClientThread;
 
 namespace {
 
@@ -66,83 +69,6 @@ BookData smallBook()
     book.markets = {united, fulham};
     return book;
 }
-
-// Feed clients on a thread of their own, as punters' devices are: painting the desk's
-// windows does not delay what they receive. Read and driven through blocking calls.
-class Fleet
-{
-public:
-    Fleet()
-    {
-        m_thread.setObjectName(QStringLiteral("test-fleet"));
-        m_thread.start();
-        m_context = new QObject;
-        m_context->moveToThread(&m_thread);
-    }
-    ~Fleet()
-    {
-        QMetaObject::invokeMethod(
-            m_context, [context = m_context] { delete context; }, Qt::BlockingQueuedConnection);
-        m_thread.quit();
-        m_thread.wait();
-    }
-
-    int add(const FeedClientConfig &config)
-    {
-        QMetaObject::invokeMethod(
-            m_context,
-            [this, config] {
-                auto *client = new FeedClient(config, m_context);
-                m_clients.append(client);
-                client->start();
-            },
-            Qt::BlockingQueuedConnection);
-        return int(m_clients.size()) - 1;
-    }
-
-    int size() const { return int(m_clients.size()); }
-
-    template <typename Result>
-    Result read(int client, const std::function<Result(const FeedClient &)> &what)
-    {
-        Result result {};
-        QMetaObject::invokeMethod(
-            m_context, [&] { result = what(*m_clients.at(client)); }, Qt::BlockingQueuedConnection);
-        return result;
-    }
-
-    QString sessionId(int client)
-    {
-        return read<QString>(client, [](const FeedClient &c) { return c.sessionId(); });
-    }
-    FeedClientStats stats(int client)
-    {
-        return read<FeedClientStats>(client, [](const FeedClient &c) { return c.stats(); });
-    }
-    bool isLive(int client)
-    {
-        return read<bool>(
-            client, [](const FeedClient &c) { return c.state() == FeedClient::State::Live; });
-    }
-    /// The punter closes the app: a normal close, and no coming back.
-    void stop(int client)
-    {
-        QMetaObject::invokeMethod(
-            m_context, [this, client] { m_clients.at(client)->stop(); },
-            Qt::BlockingQueuedConnection);
-    }
-    void drop(int client, const QString &reason)
-    {
-        QMetaObject::invokeMethod(
-            m_context, [this, client, reason] { m_clients.at(client)->dropConnection(reason); },
-            Qt::BlockingQueuedConnection);
-    }
-
-private:
-    QThread m_thread;
-    QObject *m_context = nullptr;
-    QVector<FeedClient *> m_clients; // written and read on m_thread only
-};
 
 FeedClientConfig clientConfig(const QUrl &url, const QString &name, const QString &version)
 {
@@ -198,7 +124,7 @@ private:
 
     std::unique_ptr<Engine> m_engine;
     std::unique_ptr<MainWindow> m_window;
-    std::unique_ptr<Fleet> m_fleet;
+    std::unique_ptr<ClientThread> m_fleet;
     std::unique_ptr<QAbstractItemModelTester> m_modelTester;
     std::unique_ptr<QAbstractItemModelTester> m_proxyTester;
 };
@@ -214,7 +140,7 @@ void tst_Inspector::init()
     m_engine->start(smallBook());
     QTRY_COMPARE(started.count(), 1);
 
-    m_fleet = std::make_unique<Fleet>();
+    m_fleet = std::make_unique<ClientThread>();
     const QUrl url = m_engine->url();
     m_fleet->add(clientConfig(url, QStringLiteral("alice-phone"), QStringLiteral("3.1")));
     m_fleet->add(clientConfig(url, QStringLiteral("bob-browser"), QStringLiteral("1.4")));

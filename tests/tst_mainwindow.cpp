@@ -24,12 +24,15 @@
 #include <QWebSocketHandshakeOptions>
 #include <QSettings>
 #include <QTemporaryDir>
+#include "support/clientthread.h"
+
 #include <QtTest>
 
 #include <chrono>
 #include <memory>
 
 using namespace OddsDesk;
+using OddsDesk::Testing::ClientThread;
 
 namespace {
 
@@ -154,38 +157,6 @@ private:
     QString m_error;
     QList<QPair<quint32, quint32>> m_prices;
     QList<QPair<quint32, int>> m_statuses;
-};
-
-// Feed clients on a thread of their own; stopped and destroyed there when it goes.
-class Fleet
-{
-public:
-    Fleet()
-    {
-        m_thread.setObjectName(QStringLiteral("test-fleet"));
-        m_thread.start();
-        m_context = new QObject;
-        m_context->moveToThread(&m_thread);
-    }
-    ~Fleet()
-    {
-        QMetaObject::invokeMethod(
-            m_context, [context = m_context] { delete context; }, Qt::BlockingQueuedConnection);
-        m_thread.quit();
-        m_thread.wait();
-    }
-
-    void add(const FeedClientConfig &config)
-    {
-        QMetaObject::invokeMethod(
-            m_context,
-            [context = m_context, config] { (new FeedClient(config, context))->start(); },
-            Qt::BlockingQueuedConnection);
-    }
-
-private:
-    QThread m_thread;
-    QObject *m_context = nullptr;
 };
 
 } // namespace
@@ -573,7 +544,7 @@ void tst_MainWindow::chartsWithTheRealSeason()
     // The fleet uses the client library: it acks every delta and resumes after a cut. It
     // runs on a thread of its own, as real clients would, so that painting the window does
     // not delay what the clients receive and therefore the latency they report.
-    Fleet fleet;
+    ClientThread fleet;
     for (int i = 0; i < 6; ++i) {
         FeedClientConfig config;
         config.url = m_engine->url();

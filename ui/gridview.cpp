@@ -1,4 +1,5 @@
 #include "gridview.h"
+#include "filteredit.h"
 
 #include "bookfiltermodel.h"
 #include "bookmodel.h"
@@ -49,31 +50,6 @@ protected:
             }
         }
         QTableView::keyPressEvent(event);
-    }
-};
-
-// The filter box: Down or Enter hands the keyboard back to the table, Esc clears the filter.
-class FilterEdit : public QLineEdit
-{
-public:
-    using QLineEdit::QLineEdit;
-
-    QWidget *next = nullptr;
-
-protected:
-    void keyPressEvent(QKeyEvent *event) override
-    {
-        if (next
-            && (event->key() == Qt::Key_Down || event->key() == Qt::Key_Return
-                || event->key() == Qt::Key_Enter)) {
-            next->setFocus(Qt::TabFocusReason);
-            return;
-        }
-        if (event->key() == Qt::Key_Escape && !text().isEmpty()) {
-            clear();
-            return;
-        }
-        QLineEdit::keyPressEvent(event);
     }
 };
 

@@ -1,4 +1,5 @@
 #include "sessioninspector.h"
+#include "filteredit.h"
 
 #include "engine.h"
 #include "sessiondetailwindow.h"
@@ -24,35 +25,6 @@
 #include <utility>
 
 namespace OddsDesk {
-namespace {
-
-// The search box: Down or Enter hands the keyboard to the table, Esc clears the search.
-class SearchEdit : public QLineEdit
-{
-public:
-    using QLineEdit::QLineEdit;
-
-    QWidget *next = nullptr;
-
-protected:
-    void keyPressEvent(QKeyEvent *event) override
-    {
-        if (next
-            && (event->key() == Qt::Key_Down || event->key() == Qt::Key_Return
-                || event->key() == Qt::Key_Enter)) {
-            next->setFocus(Qt::TabFocusReason);
-            return;
-        }
-        if (event->key() == Qt::Key_Escape && !text().isEmpty()) {
-            clear();
-            return;
-        }
-        QLineEdit::keyPressEvent(event);
-    }
-};
-
-} // namespace
-
 SessionInspector::SessionInspector(Engine *engine, QWidget *parent)
     : QWidget(parent, Qt::Window)
     , m_engine(engine)
@@ -65,7 +37,7 @@ SessionInspector::SessionInspector(Engine *engine, QWidget *parent)
 
     m_table = new QTableView(this);
     m_table->setObjectName(QStringLiteral("sessionTable"));
-    auto *search = new SearchEdit(this);
+    auto *search = new FilterEdit(this);
     search->next = m_table;
     m_search = search;
     m_search->setObjectName(QStringLiteral("sessionSearch"));

@@ -370,10 +370,16 @@ void tst_Headless::killedConsoleRestartsWithWhatClientsHad()
     client.start();
     QTRY_VERIFY_WITH_TIMEOUT(client.stats().snapshots == 1, 10000);
 
-    // Every edit that reached the client is there, and none that did not. (An edit made
-    // durable in the instant between its commit and its send would be the one exception.)
-    QCOMPARE(client.lastSequence(), lastSequence);
-    QVERIFY(client.book() == seen);
+    // Every edit that reached the client is there. A flush is stored before it is sent, so
+    // the one batch in flight at the kill (stored, sent, not yet received) may be there too:
+    // at most one flush interval of simulated changes, never a gap the client missed.
+    QVERIFY2(client.lastSequence() >= lastSequence,
+        qPrintable(QStringLiteral("%1 < %2").arg(client.lastSequence()).arg(lastSequence)));
+    // 500 changes a second flushed every 10 ms: one batch holds a handful.
+    QVERIFY2(client.lastSequence() - lastSequence <= 50,
+        qPrintable(QStringLiteral("%1 > %2").arg(client.lastSequence()).arg(lastSequence)));
+    if (client.lastSequence() == lastSequence)
+        QVERIFY(client.book() == seen);
     // Continuity could not be promised across the kill: a new epoch, sequences carry on.
     QVERIFY(client.epoch() != firstEpoch);
     client.stop();

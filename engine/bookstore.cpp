@@ -1120,6 +1120,7 @@ QVector<AuditEntry> BookStore::audit(const AuditFilter &filter) const
         qCWarning(lcStore).noquote() << error;
         return {};
     }
+    m_error.clear();
     return *entries;
 }
 

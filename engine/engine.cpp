@@ -24,6 +24,10 @@ void registerEngineTypes()
     qRegisterMetaType<SessionSummary>();
     qRegisterMetaType<SessionDetail>();
     qRegisterMetaType<QVector<SessionSummary>>();
+    qRegisterMetaType<DeskEdit>();
+    qRegisterMetaType<EditResult>();
+    qRegisterMetaType<AuditFilter>();
+    qRegisterMetaType<QVector<AuditEntry>>();
 }
 
 Engine::Engine(const EngineConfig &config, QObject *parent)
@@ -46,6 +50,9 @@ Engine::Engine(const EngineConfig &config, QObject *parent)
     connect(m_core, &EngineCore::bookChanged, this, &Engine::bookChanged);
     connect(m_core, &EngineCore::metricsUpdated, this, &Engine::metricsUpdated);
     connect(m_core, &EngineCore::editRejected, this, &Engine::editRejected);
+    connect(m_core, &EngineCore::editFinished, this, &Engine::editFinished);
+    connect(m_core, &EngineCore::auditReady, this, &Engine::auditReady);
+    connect(m_core, &EngineCore::auditExported, this, &Engine::auditExported);
     connect(m_core, &EngineCore::simulatorChanged, this, &Engine::simulatorChanged);
     connect(m_core, &EngineCore::sessionsUpdated, this, &Engine::sessionsUpdated);
     connect(m_core, &EngineCore::replayStatus, this, &Engine::replayStatus);
@@ -70,6 +77,28 @@ void Engine::shutdown()
     QMetaObject::invokeMethod(m_core, &EngineCore::stop, Qt::BlockingQueuedConnection);
     m_thread.quit();
     m_thread.wait();
+}
+
+quint64 Engine::submitEdit(const DeskEdit &edit)
+{
+    const quint64 id = ++m_lastRequestId;
+    QMetaObject::invokeMethod(
+        m_core, [core = m_core, id, edit] { core->submitEdit(id, edit); });
+    return id;
+}
+
+quint64 Engine::requestAudit(const AuditFilter &filter)
+{
+    const quint64 id = ++m_lastRequestId;
+    QMetaObject::invokeMethod(
+        m_core, [core = m_core, id, filter] { core->requestAudit(id, filter); });
+    return id;
+}
+
+void Engine::exportAudit(const AuditFilter &filter, const QString &path)
+{
+    QMetaObject::invokeMethod(
+        m_core, [core = m_core, filter, path] { core->exportAudit(filter, path); });
 }
 
 void Engine::setPrice(quint32 selectionId, Price price, std::optional<Price> expected)
@@ -311,6 +340,47 @@ void EngineCore::setEventStatus(quint32 eventId, MarketStatus status)
         setStatus(id, status);
     }
     m_feed->flush(); // one frame for the whole event
+}
+
+void EngineCore::submitEdit(quint64 requestId, const DeskEdit &edit)
+{
+    EditResult result = m_feed->applyEdit(edit);
+    result.requestId = requestId;
+    if (result.applied && !result.done.isEmpty()) {
+        m_feed->flush(); // one frame for the whole edit
+        // The desk sees its own edit at once rather than with the next batch, and before
+        // the answer, so the answer never describes a book the window does not show yet.
+        emitPendingChanges();
+    }
+    Q_EMIT editFinished(result);
+}
+
+void EngineCore::requestAudit(quint64 requestId, const AuditFilter &filter)
+{
+    if (!m_store || !m_store->isOpen()) {
+        Q_EMIT auditReady(requestId, {},
+            QStringLiteral("this console keeps no audit log: it was started without a data "
+                           "folder"));
+        return;
+    }
+    const QVector<AuditEntry> entries = m_store->audit(filter);
+    Q_EMIT auditReady(requestId, entries, entries.isEmpty() ? m_store->errorString() : QString());
+}
+
+void EngineCore::exportAudit(const AuditFilter &filter, const QString &path)
+{
+    if (!m_store || !m_store->isOpen()) {
+        Q_EMIT auditExported(path, 0,
+            QStringLiteral("this console keeps no audit log: it was started without a data "
+                           "folder"));
+        return;
+    }
+    QString error;
+    if (!m_store->exportAuditCsv(filter, path, &error)) {
+        Q_EMIT auditExported(path, 0, error);
+        return;
+    }
+    Q_EMIT auditExported(path, int(m_store->audit(filter).size()), QString());
 }
 
 void EngineCore::loadBook(const BookData &book)

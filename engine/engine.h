@@ -1,7 +1,9 @@
 #pragma once
 
+#include "audit.h"
 #include "book.h"
 #include "config.h"
+#include "deskedit.h"
 #include "metrics.h"
 #include "sessioninfo.h"
 
@@ -66,6 +68,10 @@ public:
     void setStatus(quint32 marketId, MarketStatus status);
     /// Sets every market of an event to \a status in one flush.
     void setEventStatus(quint32 eventId, MarketStatus status);
+    /// Applies a desk edit whole or not at all, in one flush; the answer comes back as
+    /// editFinished() with the returned request id. Before that signal, bookChanged() has
+    /// delivered the edit's changes.
+    quint64 submitEdit(const DeskEdit &edit);
     /// Replaces the whole book (an import): a new epoch; clients get a new snapshot.
     void loadBook(const BookData &book);
     void setSimulatorEnabled(bool enabled);
@@ -79,6 +85,12 @@ public:
     /// one named like the market id is looked for beside the stream file.
     void startReplay(const QString &streamPath, const QString &cataloguePath, double speed);
     void stopReplay();
+
+    /// Reads the audit log; the answer comes back as auditReady() with the returned id. An
+    /// engine without a data directory has no log and answers with an error.
+    quint64 requestAudit(const AuditFilter &filter);
+    /// Writes the filtered audit log to \a path as CSV; the answer is auditExported().
+    void exportAudit(const AuditFilter &filter, const QString &path);
 
     // Support: sessionsUpdated() arrives once a second while someone watches.
     void watchSessions(bool watching);
@@ -98,6 +110,12 @@ Q_SIGNALS:
     void bookChanged(const OddsDesk::BookChanges &changes);
     void metricsUpdated(const OddsDesk::FeedMetrics &metrics);
     void editRejected(const QString &reason);
+    void editFinished(const OddsDesk::EditResult &result);
+    /// The answer to requestAudit(): the entries oldest first, or an error sentence.
+    void auditReady(quint64 requestId, const QVector<OddsDesk::AuditEntry> &entries,
+        const QString &error);
+    /// The answer to exportAudit(); \a error is empty on success.
+    void auditExported(const QString &path, int entries, const QString &error);
     void simulatorChanged(bool enabled, int rate);
     void sessionsUpdated(const QVector<OddsDesk::SessionSummary> &sessions);
     /// What the replay is doing, in a sentence (started, a skipped line, finished, refused).
@@ -110,6 +128,7 @@ private:
     QThread m_thread;
     EngineCore *m_core = nullptr; // lives on m_thread
     QUrl m_url;
+    quint64 m_lastRequestId = 0;
 };
 
 /// Registers the engine's types with Qt's meta-type system, for queued signals.

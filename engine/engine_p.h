@@ -35,6 +35,9 @@ public:
     void setPrice(quint32 selectionId, Price price, std::optional<Price> expected);
     void setStatus(quint32 marketId, MarketStatus status);
     void setEventStatus(quint32 eventId, MarketStatus status);
+    void submitEdit(quint64 requestId, const DeskEdit &edit);
+    void requestAudit(quint64 requestId, const AuditFilter &filter);
+    void exportAudit(const AuditFilter &filter, const QString &path);
     void loadBook(const BookData &book);
     void setSimulatorEnabled(bool enabled);
     void setSimulatorRate(int changesPerSecond);
@@ -54,6 +57,10 @@ Q_SIGNALS:
     void bookChanged(const OddsDesk::BookChanges &changes);
     void metricsUpdated(const OddsDesk::FeedMetrics &metrics);
     void editRejected(const QString &reason);
+    void editFinished(const OddsDesk::EditResult &result);
+    void auditReady(quint64 requestId, const QVector<OddsDesk::AuditEntry> &entries,
+        const QString &error);
+    void auditExported(const QString &path, int entries, const QString &error);
     void simulatorChanged(bool enabled, int rate);
     void sessionsUpdated(const QVector<OddsDesk::SessionSummary> &sessions);
     void replayStatus(const QString &message, bool running);

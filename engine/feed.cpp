@@ -186,6 +186,110 @@ QString Feed::setStatus(quint32 marketId, MarketStatus status)
     return commit(change);
 }
 
+EditResult Feed::applyEdit(const DeskEdit &edit)
+{
+    EditResult result;
+    if (edit.isEmpty()) {
+        result.error = QStringLiteral("the edit changes nothing");
+        return result;
+    }
+    // First every check, against the book as it is; nothing is committed until all pass.
+    int effective = 0; // changes that set a value the book does not already have
+    for (const DeskEdit::PriceChange &change : edit.prices) {
+        if (!isValidPrice(change.price)) {
+            result.error = QStringLiteral("%1 is outside 1.01 to 1000").arg(
+                formatDecimal(change.price));
+            return result;
+        }
+        const MarketInfo *market = m_book.marketOfSelection(change.selectionId);
+        if (!market) {
+            result.error = QStringLiteral("no selection %1 in the book").arg(change.selectionId);
+            return result;
+        }
+        if (market->status == MarketStatus::Closed) {
+            result.error = QStringLiteral("%1 is closed").arg(market->name);
+            return result;
+        }
+        const SelectionInfo *selection = market->selection(change.selectionId);
+        effective += selection->price != change.price;
+        if (change.seen != 0 && selection->price != change.seen) {
+            EditConflict conflict;
+            conflict.marketId = market->id;
+            conflict.selectionId = selection->id;
+            conflict.marketName = market->name;
+            conflict.selectionName = selection->name;
+            conflict.seenPrice = change.seen;
+            conflict.currentPrice = selection->price;
+            conflict.wantedPrice = change.price;
+            result.conflicts.append(conflict);
+        }
+    }
+    for (const DeskEdit::StatusChange &change : edit.statuses) {
+        const MarketInfo *market = m_book.market(change.marketId);
+        if (!market) {
+            result.error = QStringLiteral("no market %1 in the book").arg(change.marketId);
+            return result;
+        }
+        if (change.status == MarketStatus::Unknown) {
+            result.error = QStringLiteral("not a market status");
+            return result;
+        }
+        if (market->status == MarketStatus::Closed && change.status != MarketStatus::Closed) {
+            result.error = QStringLiteral("%1 is closed and cannot reopen").arg(market->name);
+            return result;
+        }
+        effective += market->status != change.status;
+        if (change.seen != MarketStatus::Unknown && market->status != change.seen) {
+            EditConflict conflict;
+            conflict.marketId = market->id;
+            conflict.marketName = market->name;
+            conflict.seenStatus = change.seen;
+            conflict.currentStatus = market->status;
+            conflict.wantedStatus = change.status;
+            result.conflicts.append(conflict);
+        }
+    }
+    if (!result.conflicts.isEmpty())
+        return result;
+
+    const qint64 bulkId = effective > 1 ? nextBulkId() : 0;
+    const OriginScope scope(this, ChangeOrigin::Desk, bulkId);
+    result.done.description = edit.description;
+    for (const DeskEdit::StatusChange &change : edit.statuses) {
+        const MarketStatus before = m_book.market(change.marketId)->status;
+        if (before == change.status)
+            continue;
+        BookChange c;
+        c.kind = BookChange::Kind::Status;
+        c.marketId = change.marketId;
+        c.status = change.status;
+        c.oldStatus = before;
+        commit(c);
+        result.done.statuses.append({change.marketId, change.status, before});
+    }
+    for (const DeskEdit::PriceChange &change : edit.prices) {
+        const MarketInfo *market = m_book.marketOfSelection(change.selectionId);
+        const Price before = market->selection(change.selectionId)->price;
+        if (before == change.price)
+            continue;
+        BookChange c;
+        c.kind = BookChange::Kind::Price;
+        c.marketId = market->id;
+        c.selectionId = change.selectionId;
+        c.price = change.price;
+        c.oldPrice = before;
+        commit(c);
+        result.done.prices.append({change.selectionId, change.price, before});
+    }
+    result.applied = true;
+    if (!result.done.isEmpty()) {
+        result.bulkId = bulkId;
+        result.lastSequence = m_head;
+        result.firstSequence = m_head - quint64(result.done.size()) + 1;
+    }
+    return result;
+}
+
 QString Feed::setWinner(quint32 marketId, quint32 selectionId)
 {
     const MarketInfo *market = m_book.market(marketId);

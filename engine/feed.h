@@ -3,6 +3,7 @@
 #include "book.h"
 #include "codec.h"
 #include "config.h"
+#include "deskedit.h"
 
 #include <QByteArray>
 #include <QLoggingCategory>
@@ -90,6 +91,11 @@ public:
     QString setWinner(quint32 marketId, quint32 selectionId);
     QString addEvent(const EventInfo &event);
     QString addMarket(const MarketInfo &market);
+    /// Applies a desk edit whole or not at all: every change is checked first (valid price,
+    /// known market or selection, a market that can still change, and what the trader saw
+    /// against the book) and only then committed, under one bulk id when there is more than
+    /// one change. The result says what was applied, or why nothing was. It does not flush.
+    EditResult applyEdit(const DeskEdit &edit);
 
     /// Sends what is pending now instead of at the end of the interval. With a store, the
     /// batch is made durable first and only then published.

@@ -47,8 +47,8 @@ QVector<Price> pricesForMargin(const MarketInfo &market, double targetPercent, c
     for (Price &price : prices) {
         if (price == 0)
             continue;
-        const double scaled = std::clamp(std::round(price * factor), double(MinPrice),
-            double(MaxPrice));
+        const double scaled
+            = std::clamp(std::round(price * factor), double(MinPrice), double(MaxPrice));
         price = ladder.nearest(Price(scaled));
     }
 

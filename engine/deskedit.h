@@ -88,7 +88,8 @@ double marginPercent(const QVector<Price> &prices);
 /// of any selection from the result is closer to the target without putting that selection
 /// ahead of one it was behind (the favourite stays the favourite). Selections without a price
 /// keep 0; a market with none comes back unchanged.
-QVector<Price> pricesForMargin(const MarketInfo &market, double targetPercent, const Ladder &ladder);
+QVector<Price> pricesForMargin(
+    const MarketInfo &market, double targetPercent, const Ladder &ladder);
 
 } // namespace OddsDesk
 

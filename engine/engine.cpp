@@ -82,8 +82,7 @@ void Engine::shutdown()
 quint64 Engine::submitEdit(const DeskEdit &edit)
 {
     const quint64 id = ++m_lastRequestId;
-    QMetaObject::invokeMethod(
-        m_core, [core = m_core, id, edit] { core->submitEdit(id, edit); });
+    QMetaObject::invokeMethod(m_core, [core = m_core, id, edit] { core->submitEdit(id, edit); });
     return id;
 }
 

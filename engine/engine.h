@@ -112,8 +112,8 @@ Q_SIGNALS:
     void editRejected(const QString &reason);
     void editFinished(const OddsDesk::EditResult &result);
     /// The answer to requestAudit(): the entries oldest first, or an error sentence.
-    void auditReady(quint64 requestId, const QVector<OddsDesk::AuditEntry> &entries,
-        const QString &error);
+    void auditReady(
+        quint64 requestId, const QVector<OddsDesk::AuditEntry> &entries, const QString &error);
     /// The answer to exportAudit(); \a error is empty on success.
     void auditExported(const QString &path, int entries, const QString &error);
     void simulatorChanged(bool enabled, int rate);

@@ -58,8 +58,8 @@ Q_SIGNALS:
     void metricsUpdated(const OddsDesk::FeedMetrics &metrics);
     void editRejected(const QString &reason);
     void editFinished(const OddsDesk::EditResult &result);
-    void auditReady(quint64 requestId, const QVector<OddsDesk::AuditEntry> &entries,
-        const QString &error);
+    void auditReady(
+        quint64 requestId, const QVector<OddsDesk::AuditEntry> &entries, const QString &error);
     void auditExported(const QString &path, int entries, const QString &error);
     void simulatorChanged(bool enabled, int rate);
     void sessionsUpdated(const QVector<OddsDesk::SessionSummary> &sessions);

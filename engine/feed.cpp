@@ -197,8 +197,8 @@ EditResult Feed::applyEdit(const DeskEdit &edit)
     int effective = 0; // changes that set a value the book does not already have
     for (const DeskEdit::PriceChange &change : edit.prices) {
         if (!isValidPrice(change.price)) {
-            result.error = QStringLiteral("%1 is outside 1.01 to 1000").arg(
-                formatDecimal(change.price));
+            result.error
+                = QStringLiteral("%1 is outside 1.01 to 1000").arg(formatDecimal(change.price));
             return result;
         }
         const MarketInfo *market = m_book.marketOfSelection(change.selectionId);

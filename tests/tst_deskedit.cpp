@@ -38,8 +38,8 @@ bool reordered(const QVector<Price> &before, const QVector<Price> &after)
 
 // Whether some single step of one selection, keeping the order of the selections, would
 // bring the margin closer to the target: the test of "as close as the ladder allows".
-bool oneStepIsCloser(const QVector<Price> &before, const QVector<Price> &prices, double target,
-    const Ladder &ladder)
+bool oneStepIsCloser(
+    const QVector<Price> &before, const QVector<Price> &prices, double target, const Ladder &ladder)
 {
     const double distance = std::abs(marginPercent(prices) - target);
     for (int i = 0; i < prices.size(); ++i) {
@@ -158,8 +158,8 @@ void tst_DeskEdit::marginToTargetOnTheRealSeason()
     }
     // Near 7.50 one exchange tick is a fifth of a point of margin: the ladder allows that.
     const QVector<Price> at105 = pricesForMargin(first, 105.0, Ladder::exchange());
-    QVERIFY2(std::abs(marginPercent(at105) - 105.0) < 0.2, qPrintable(QString::number(
-                                                                marginPercent(at105))));
+    QVERIFY2(std::abs(marginPercent(at105) - 105.0) < 0.2,
+        qPrintable(QString::number(marginPercent(at105))));
 }
 
 void tst_DeskEdit::shiftWalksTheLadder()
@@ -182,8 +182,8 @@ void tst_DeskEdit::wholeOrNothing()
         {second.selections.at(0).id, 100000 + 1, second.selections.at(0).price}};
     const EditResult refused = submit(bad);
     QVERIFY(!refused.applied);
-    QVERIFY2(refused.error.contains(QStringLiteral("outside 1.01 to 1000")),
-        qPrintable(refused.error));
+    QVERIFY2(
+        refused.error.contains(QStringLiteral("outside 1.01 to 1000")), qPrintable(refused.error));
 
     DeskEdit unknown;
     unknown.prices = {{first.selections.at(0).id, 160, 0}};
@@ -239,7 +239,8 @@ void tst_DeskEdit::inverseUndoes()
     edit.description = QStringLiteral("Shift 1 market up 1 tick");
     const QVector<Price> shifted = shiftedPrices(first, 1, Ladder::exchange());
     for (int i = 0; i < shifted.size(); ++i)
-        edit.prices.append({first.selections.at(i).id, shifted.at(i), first.selections.at(i).price});
+        edit.prices.append(
+            {first.selections.at(i).id, shifted.at(i), first.selections.at(i).price});
     edit.prices.append({first.selections.at(0).id, shifted.at(0), 0}); // already set: no change
     const EditResult done = submit(edit);
     QVERIFY(done.applied);
@@ -274,7 +275,8 @@ void tst_DeskEdit::bulkMarginIsOneDelta()
         markets.append(market.id);
         const QVector<Price> prices = pricesForMargin(market, 105.0, Ladder::exchange());
         for (int i = 0; i < prices.size(); ++i)
-            edit.prices.append({market.selections.at(i).id, prices.at(i), market.selections.at(i).price});
+            edit.prices.append(
+                {market.selections.at(i).id, prices.at(i), market.selections.at(i).price});
     }
     const EditResult result = submit(edit);
     QVERIFY(result.applied);

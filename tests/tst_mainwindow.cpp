@@ -1,6 +1,8 @@
+#include "auditwindow.h"
 #include "bookmodel.h"
 #include "chartpanel.h"
 #include "codec.h"
+#include "deskeditor.h"
 #include "engine.h"
 #include "feedclient.h"
 #include "gridview.h"
@@ -8,7 +10,11 @@
 
 #include <QApplication>
 #include <QChart>
+#include <QAbstractButton>
+#include <QDoubleSpinBox>
+#include <QInputDialog>
 #include <QLabel>
+#include <QMenuBar>
 #include <QLineEdit>
 #include <QDateTimeAxis>
 #include <QLineSeries>
@@ -178,6 +184,15 @@ private Q_SLOTS:
     void plusStepsThePrice();
     void ctrlSSuspendsAndReopens();
     void priceMovedWhileTyping();
+    void ctrlPlusStepsFiveTicks();
+    void plusShiftsTheSelectionInOneDelta();
+    void marginToTargetOnTheSelection();
+    void marginOutOfRangeAsksFirst();
+    void undoAndRedo();
+    void ctrlSSuspendsTheSelection();
+    void auditLogShowsAndExports();
+    void menuShortcutsAreInTheReadme();
+    void realSeasonSteps();
     void simulateAction();
     void chartsKeepTwoMinutes();
     void chartsPauseWhileHidden();
@@ -192,7 +207,11 @@ private:
     void key(Qt::Key key, Qt::KeyboardModifiers modifiers = Qt::NoModifier);
     QString shown(quint32 marketId, int column) const;
     void grab(const QString &name);
+    void selectMarkets(quint32 firstMarket, int firstColumn, int rows, int columns);
+    QInputDialog *waitForInputDialog(const QString &name);
+    QMessageBox *waitForBox(const QString &name);
 
+    std::unique_ptr<QTemporaryDir> m_data;
     std::unique_ptr<Engine> m_engine;
     std::unique_ptr<MainWindow> m_window;
     std::unique_ptr<TestClient> m_client;
@@ -200,8 +219,14 @@ private:
 
 void tst_MainWindow::init()
 {
+    // A real store in a folder of the test's own: the desk's edits are kept and audited.
+    m_data = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_data->isValid());
     EngineConfig config;
     config.server.port = 0;
+    config.dataDirectory = m_data->path();
+    config.preferStoredBook = false;
+    config.deskUser = QStringLiteral("trader-1");
     m_engine = std::make_unique<Engine>(config);
     m_window = std::make_unique<MainWindow>(m_engine.get());
     m_window->show();
@@ -222,6 +247,7 @@ void tst_MainWindow::cleanup()
     m_client.reset();
     m_window.reset();
     m_engine.reset();
+    m_data.reset();
 }
 
 void tst_MainWindow::desksChoicesLast()
@@ -271,6 +297,8 @@ void tst_MainWindow::type(const QString &text)
 
 void tst_MainWindow::goToCell(quint32 marketId, int column)
 {
+    // Back from a dialog: the offscreen platform does not hand activation back by itself.
+    QApplication::setActiveWindow(m_window.get());
     table()->setFocus();
     QTRY_VERIFY(table()->hasFocus());
     QTest::keyClick(table(), Qt::Key_Home, Qt::ControlModifier);
@@ -410,13 +438,311 @@ void tst_MainWindow::priceMovedWhileTyping()
     QVERIFY(editor);
     QCOMPARE(editor->text(), QStringLiteral("4")); // what they typed is kept
 
-    type(QStringLiteral(".5"));
+    type(QStringLiteral(".2"));
     key(Qt::Key_Return);
-    // The edit was made against 3.90: the engine refuses it rather than overwrite 4.00.
+    // The edit was made against 3.90: the engine refuses it rather than overwrite 4.00, and
+    // the trader sees both values.
     QTRY_VERIFY(m_window->gridView()->messageText().contains(QStringLiteral("moved")));
+    QMessageBox *box = nullptr;
+    QTRY_VERIFY((box = m_window->findChild<QMessageBox *>(QStringLiteral("editConflict"))));
+    QVERIFY(box->isVisible());
+    QVERIFY2(box->informativeText().contains(QStringLiteral("you saw 3.90, it is now 4.00; you set "
+                                                            "4.20")),
+        qPrintable(box->informativeText()));
     QTest::qWait(QuietMs);
-    QVERIFY(!m_client->sawPrice(DrawSelection, 450));
+    QVERIFY(!m_client->sawPrice(DrawSelection, 420));
     QCOMPARE(shown(MatchOdds, BookModel::Price2Column), QStringLiteral("4.00"));
+
+    // Esc keeps the book's price.
+    QTest::keyClick(box, Qt::Key_Escape);
+    QTRY_VERIFY(!m_window->findChild<QMessageBox *>(QStringLiteral("editConflict")));
+    QTest::qWait(QuietMs);
+    QVERIFY(!m_client->sawPrice(DrawSelection, 420));
+
+    // Again, and this time the trader sends theirs over the book's.
+    m_engine->setPrice(DrawSelection, 410, 400);
+    QTRY_VERIFY(m_client->sawPrice(DrawSelection, 410));
+    QVERIFY(m_window->bookModel()->submitPrice(
+        m_window->bookModel()->index(
+            m_window->bookModel()->rowOfMarket(MatchOdds), BookModel::Price2Column),
+        QStringLiteral("4.20"), 400));
+    QTRY_VERIFY((box = m_window->findChild<QMessageBox *>(QStringLiteral("editConflict"))));
+    QTest::keyClick(box, Qt::Key_M, Qt::AltModifier); // "Send &mine"
+    QTRY_VERIFY(m_client->sawPrice(DrawSelection, 420));
+}
+
+// Selects a block of cells from a market's cell, as Shift and the arrows do.
+void tst_MainWindow::selectMarkets(quint32 firstMarket, int firstColumn, int rows, int columns)
+{
+    goToCell(firstMarket, firstColumn);
+    for (int i = 1; i < columns; ++i)
+        QTest::keyClick(table(), Qt::Key_Right, Qt::ShiftModifier);
+    for (int i = 1; i < rows; ++i)
+        QTest::keyClick(table(), Qt::Key_Down, Qt::ShiftModifier);
+}
+
+QInputDialog *tst_MainWindow::waitForInputDialog(const QString &name)
+{
+    QInputDialog *dialog = nullptr;
+    for (int i = 0; i < 100 && !dialog; ++i) {
+        dialog = m_window->findChild<QInputDialog *>(name);
+        if (!dialog)
+            QTest::qWait(20);
+    }
+    return dialog && dialog->isVisible() ? dialog : nullptr;
+}
+
+QMessageBox *tst_MainWindow::waitForBox(const QString &name)
+{
+    QMessageBox *box = nullptr;
+    for (int i = 0; i < 100 && !box; ++i) {
+        box = m_window->findChild<QMessageBox *>(name);
+        if (!box)
+            QTest::qWait(20);
+    }
+    return box && box->isVisible() ? box : nullptr;
+}
+
+void tst_MainWindow::ctrlPlusStepsFiveTicks()
+{
+    const Price five = Ladder::exchange().step(390, 5);
+    goToCell(MatchOdds, BookModel::Price2Column);
+    key(Qt::Key_Plus, Qt::ControlModifier);
+    QTRY_VERIFY(m_client->sawPrice(DrawSelection, five));
+    QTRY_COMPARE(shown(MatchOdds, BookModel::Price2Column), formatDecimal(five));
+    key(Qt::Key_Minus, Qt::ControlModifier);
+    QTRY_VERIFY(m_client->sawPrice(DrawSelection, 390));
+}
+
+void tst_MainWindow::plusShiftsTheSelectionInOneDelta()
+{
+    // Both markets, from the first selection's name to the last price: six selections.
+    selectMarkets(MatchOdds, BookModel::Selection1Column, 2, 6);
+    QCOMPARE(m_window->gridView()->selectedSelectionIds().size(), 6);
+    const BookData book = smallBook();
+    type(QStringLiteral("+"));
+    for (const MarketInfo &market : book.markets) {
+        for (const SelectionInfo &s : market.selections)
+            QTRY_VERIFY(m_client->sawPrice(s.id, Ladder::exchange().step(s.price, 1)));
+    }
+    QCOMPARE(m_client->deltaCount(), 1); // the whole shift in one delta
+    QTRY_COMPARE(shown(20, BookModel::Price3Column), QStringLiteral("3.05"));
+    QVERIFY(m_window->statusBar()->currentMessage().contains(QStringLiteral("one delta")));
+}
+
+void tst_MainWindow::marginToTargetOnTheSelection()
+{
+    selectMarkets(MatchOdds, BookModel::MarketColumn, 2, 1);
+    QCOMPARE(m_window->gridView()->selectedMarketIds(), (QVector<quint32> {MatchOdds, 20}));
+    key(Qt::Key_M, Qt::ControlModifier);
+    QInputDialog *dialog = waitForInputDialog(QStringLiteral("marginDialog"));
+    QVERIFY(dialog);
+    QCOMPARE(dialog->doubleValue(), 105.0);
+    auto *spin = dialog->findChild<QDoubleSpinBox *>();
+    QVERIFY(spin);
+    QTest::keyClick(spin, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(spin, QStringLiteral("106"));
+    QCOMPARE(dialog->doubleValue(), 106.0);
+    QTest::keyClick(spin, Qt::Key_Return);
+    QTRY_COMPARE(m_client->deltaCount(), 1);
+    QTest::qWait(QuietMs);
+    QCOMPARE(m_client->deltaCount(), 1); // both markets in one delta
+    BookModel *model = m_window->bookModel();
+    for (quint32 id : {MatchOdds, quint32(20)}) {
+        QTRY_VERIFY(std::abs(OddsDesk::marginPercent(*model->market(id)) - 106.0) < 0.5);
+        const QString margin = shown(id, BookModel::MarginColumn);
+        QVERIFY2(margin.startsWith(QStringLiteral("10")), qPrintable(margin));
+    }
+}
+
+void tst_MainWindow::marginOutOfRangeAsksFirst()
+{
+    // 5.00 for the draw takes Man United v Leicester to 97 %: an arbitrage.
+    goToCell(MatchOdds, BookModel::Price2Column);
+    type(QStringLiteral("5"));
+    key(Qt::Key_Return);
+    QMessageBox *box = waitForBox(QStringLiteral("marginConfirmation"));
+    QVERIFY(box);
+    QVERIFY2(box->informativeText().contains(QStringLiteral("97.0 % (below 100 %")),
+        qPrintable(box->informativeText()));
+    QTest::keyClick(box, Qt::Key_Escape); // Cancel is the default
+    QTest::qWait(QuietMs);
+    QCOMPARE(m_client->deltaCount(), 0);
+    QVERIFY(m_window->gridView()->messageText().contains(QStringLiteral("Not sent")));
+
+    // Above the desk's ceiling: the trader confirms, and it goes out.
+    m_window->bookModel()->editor()->setMarginCeiling(103.0);
+    goToCell(MatchOdds, BookModel::Price2Column);
+    type(QStringLiteral("3.5"));
+    key(Qt::Key_Return);
+    QVERIFY((box = waitForBox(QStringLiteral("marginConfirmation"))));
+    QVERIFY2(box->informativeText().contains(QStringLiteral("above the desk's ceiling of 103.0 %")),
+        qPrintable(box->informativeText()));
+    QAbstractButton *sendAnyway = nullptr;
+    for (QAbstractButton *button : box->buttons()) {
+        if (button->text() == QStringLiteral("&Send anyway"))
+            sendAnyway = button;
+    }
+    QVERIFY(sendAnyway);
+    sendAnyway->setFocus();
+    QTest::keyClick(sendAnyway, Qt::Key_Space);
+    QTRY_VERIFY(m_client->sawPrice(DrawSelection, 350));
+
+    // A price that keeps the margin in range is not questioned.
+    goToCell(MatchOdds, BookModel::Price2Column);
+    type(QStringLiteral("3.8"));
+    key(Qt::Key_Return);
+    QTRY_VERIFY(m_client->sawPrice(DrawSelection, 380));
+    QVERIFY(!m_window->findChild<QMessageBox *>(QStringLiteral("marginConfirmation")));
+}
+
+void tst_MainWindow::undoAndRedo()
+{
+    goToCell(MatchOdds, BookModel::Price2Column);
+    type(QStringLiteral("4.2"));
+    key(Qt::Key_Return);
+    QTRY_VERIFY(m_client->sawPrice(DrawSelection, 420));
+    QTRY_VERIFY(m_window->bookModel()->editor()->canUndo());
+
+    // A bulk edit, then both undone, newest first, each one step.
+    selectMarkets(MatchOdds, BookModel::Price1Column, 2, 5);
+    type(QStringLiteral("-"));
+    QTRY_COMPARE(m_client->deltaCount(), 2);
+    QTRY_VERIFY(m_window->bookModel()->editor()->undoAction()->text().contains(
+        QStringLiteral("Shift 6 prices down 1 tick")));
+    key(Qt::Key_Z, Qt::ControlModifier);
+    QTRY_COMPARE(m_client->deltaCount(), 3);
+    QTRY_COMPARE(shown(20, BookModel::Price1Column), QStringLiteral("2.50"));
+    QTRY_COMPARE(shown(MatchOdds, BookModel::Price2Column), QStringLiteral("4.20"));
+    QTRY_VERIFY(m_window->bookModel()->editor()->canUndo());
+    key(Qt::Key_Z, Qt::ControlModifier);
+    QTRY_VERIFY(m_client->sawPrice(DrawSelection, 390));
+    QTRY_COMPARE(shown(MatchOdds, BookModel::Price2Column), QStringLiteral("3.90"));
+    QCOMPARE(m_client->deltaCount(), 4);
+    QTRY_VERIFY(!m_window->bookModel()->editor()->canUndo());
+
+    // Redo brings the typed price back, then the shift.
+    key(Qt::Key_Z, Qt::ControlModifier | Qt::ShiftModifier);
+    QTRY_COMPARE(shown(MatchOdds, BookModel::Price2Column), QStringLiteral("4.20"));
+    QTRY_VERIFY(m_window->bookModel()->editor()->canRedo());
+    key(Qt::Key_Z, Qt::ControlModifier | Qt::ShiftModifier);
+    QTRY_COMPARE(shown(20, BookModel::Price1Column), QStringLiteral("2.48"));
+    QTRY_COMPARE(m_client->deltaCount(), 6);
+
+    // An undo that meets a price someone else moved is a conflict, never silent.
+    m_engine->setPrice(200, 260, 248);
+    QTRY_VERIFY(m_client->sawPrice(200, 260));
+    key(Qt::Key_Z, Qt::ControlModifier);
+    QMessageBox *box = waitForBox(QStringLiteral("editConflict"));
+    QVERIFY(box);
+    QVERIFY2(box->informativeText().contains(QStringLiteral("you saw 2.48, it is now 2.60")),
+        qPrintable(box->informativeText()));
+    QTest::keyClick(box, Qt::Key_Escape);
+    QTest::qWait(QuietMs);
+    QCOMPARE(shown(20, BookModel::Price1Column), QStringLiteral("2.60"));
+}
+
+void tst_MainWindow::ctrlSSuspendsTheSelection()
+{
+    selectMarkets(MatchOdds, BookModel::StatusColumn, 2, 1);
+    key(Qt::Key_S, Qt::ControlModifier);
+    QTRY_VERIFY(m_client->sawStatus(MatchOdds, MarketStatus::Suspended));
+    QTRY_VERIFY(m_client->sawStatus(20, MarketStatus::Suspended));
+    QCOMPARE(m_client->deltaCount(), 1);
+    QTRY_COMPARE(shown(20, BookModel::StatusColumn), QStringLiteral("Suspended"));
+    key(Qt::Key_S, Qt::ControlModifier);
+    QTRY_VERIFY(m_client->sawStatus(20, MarketStatus::Open));
+    QTRY_COMPARE(m_client->deltaCount(), 2);
+}
+
+void tst_MainWindow::auditLogShowsAndExports()
+{
+    goToCell(MatchOdds, BookModel::Price2Column);
+    type(QStringLiteral("4.2"));
+    key(Qt::Key_Return);
+    selectMarkets(MatchOdds, BookModel::StatusColumn, 2, 1);
+    key(Qt::Key_S, Qt::ControlModifier);
+    QTRY_COMPARE(m_client->deltaCount(), 2);
+
+    key(Qt::Key_L, Qt::ControlModifier);
+    AuditWindow *audit = m_window->auditWindow();
+    QTRY_VERIFY(audit->isVisible());
+    QTRY_COMPARE(audit->auditModel()->rowCount(), 3);
+    AuditModel *model = audit->auditModel();
+    // Newest first: the two suspensions of one bulk edit, then the price.
+    const auto cellText
+        = [model](int row, int column) { return model->index(row, column).data().toString(); };
+    QCOMPARE(cellText(2, AuditModel::SelectionColumn), QStringLiteral("Draw"));
+    QCOMPARE(cellText(2, AuditModel::OldColumn), QStringLiteral("3.90"));
+    QCOMPARE(cellText(2, AuditModel::NewColumn), QStringLiteral("4.20"));
+    QCOMPARE(cellText(2, AuditModel::UserColumn), QStringLiteral("trader-1"));
+    QCOMPARE(cellText(2, AuditModel::EventColumn), QStringLiteral("Man United v Leicester"));
+    QCOMPARE(cellText(2, AuditModel::BulkColumn), QString());
+    QCOMPARE(cellText(0, AuditModel::FieldColumn), QStringLiteral("status"));
+    QVERIFY(!cellText(0, AuditModel::BulkColumn).isEmpty());
+    QCOMPARE(cellText(0, AuditModel::BulkColumn), cellText(1, AuditModel::BulkColumn));
+
+    // A name filters, typed into the box.
+    audit->textFilter()->setFocus();
+    QTest::keyClicks(audit->textFilter(), QStringLiteral("fulham"));
+    QTRY_COMPARE(model->rowCount(), 1);
+    QCOMPARE(cellText(0, AuditModel::EventColumn), QStringLiteral("Fulham v Crystal Palace"));
+
+    const QString csv = m_data->filePath(QStringLiteral("audit.csv"));
+    audit->exportTo(csv);
+    QTRY_VERIFY(audit->statusText().startsWith(QStringLiteral("Exported 1 entries")));
+    QFile file(csv);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray content = file.readAll();
+    QCOMPARE(content.count("\r\n"), 2); // the header and the one entry
+    QVERIFY(content.contains("trader-1"));
+}
+
+// The README's tables of keys are the manual: every shortcut of the menus is in it.
+void tst_MainWindow::menuShortcutsAreInTheReadme()
+{
+    QFile readme(QStringLiteral(ODDSDESK_SOURCE_DIR) + QStringLiteral("/README.md"));
+    QVERIFY(readme.open(QIODevice::ReadOnly));
+    const QString manual = QString::fromUtf8(readme.readAll());
+    int checked = 0;
+    for (QMenu *menu : m_window->menuBar()->findChildren<QMenu *>()) {
+        for (QAction *action : menu->actions()) {
+            if (action->shortcut().isEmpty() || action->shortcut() == QKeySequence::Quit)
+                continue;
+            const QString keys = action->shortcut().toString(QKeySequence::PortableText);
+            QVERIFY2(manual.contains(QStringLiteral("| ") + keys + QStringLiteral(" ")),
+                qPrintable(
+                    QStringLiteral("%1 (%2) is not in the README").arg(keys, action->text())));
+            ++checked;
+        }
+    }
+    QVERIFY(checked >= 10);
+}
+
+// The first match of the real season, stepped on the exchange ladder.
+void tst_MainWindow::realSeasonSteps()
+{
+    const QString path = QStringLiteral(ODDSDESK_SHARED_DATA_DIR)
+        + QStringLiteral("/football-data_E0_2018-19.csv");
+    if (!QFile::exists(path))
+        QSKIP("the real season file is not available");
+    const ImportReport report = m_window->importSeasonFile(path);
+    QVERIFY2(report.ok(), qPrintable(report.error));
+    QTRY_COMPARE(m_window->bookModel()->rowCount(), int(report.book.markets.size()));
+    if (QWidget *box = m_window->findChild<QMessageBox *>(QStringLiteral("importReport")))
+        box->close();
+    const MarketInfo &matchOdds = report.book.markets.at(0);
+    const MarketInfo &overUnder = report.book.markets.at(1);
+    QCOMPARE(shown(matchOdds.id, BookModel::MarginColumn), QStringLiteral("102.7 %"));
+    QCOMPARE(shown(matchOdds.id, BookModel::Price3Column), QStringLiteral("7.50"));
+    QCOMPARE(shown(overUnder.id, BookModel::Price1Column), QStringLiteral("2.03"));
+
+    goToCell(matchOdds.id, BookModel::Price3Column);
+    type(QStringLiteral("+"));
+    QTRY_COMPARE(shown(matchOdds.id, BookModel::Price3Column), QStringLiteral("7.60"));
+    goToCell(overUnder.id, BookModel::Price1Column);
+    type(QStringLiteral("-"));
+    QTRY_COMPARE(shown(overUnder.id, BookModel::Price1Column), QStringLiteral("2.02"));
 }
 
 void tst_MainWindow::simulateAction()

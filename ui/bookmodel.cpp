@@ -1,5 +1,6 @@
 #include "bookmodel.h"
 
+#include "deskeditor.h"
 #include "engine.h"
 #include "price.h"
 #include "uilogging.h"
@@ -85,6 +86,8 @@ BookModel::BookModel(Engine *engine, QObject *parent)
             qCInfo(lcUiGrid) << "the engine refused an edit:" << reason;
             Q_EMIT editRefused(reason);
         });
+        m_editor = new DeskEditor(m_engine, this, this);
+        connect(m_editor, &DeskEditor::refused, this, &BookModel::editRefused);
     }
 }
 
@@ -119,6 +122,17 @@ int BookModel::slotOfColumn(int column)
 bool BookModel::isPriceColumn(int column)
 {
     return column == Price1Column || column == Price2Column || column == Price3Column;
+}
+
+const MarketInfo *BookModel::market(quint32 marketId) const
+{
+    return marketAt(rowOfMarket(marketId));
+}
+
+const MarketInfo *BookModel::marketOfSelection(quint32 selectionId) const
+{
+    const auto found = m_marketOfSelection.constFind(selectionId);
+    return found == m_marketOfSelection.cend() ? nullptr : market(*found);
 }
 
 const MarketInfo *BookModel::marketAt(int row) const
@@ -433,14 +447,15 @@ bool BookModel::submitPrice(
         return refuse(parsed.error);
     if (market.status == MarketStatus::Closed)
         return refuse(tr("%1 is closed: its prices can no longer change.").arg(market.name));
-    if (!m_engine)
+    if (!m_editor)
         return refuse(tr("Not connected to the feed engine; the price was not sent."));
     if (parsed.price == selection.price && (!expected || *expected == selection.price))
         return true; // nothing to change
 
-    qCInfo(lcUiGrid) << "price" << selection.id << selection.name << formatDecimal(parsed.price);
-    m_engine->setPrice(selection.id, parsed.price, expected);
-    return true;
+    DeskEdit edit;
+    edit.description = tr("%1 to %2").arg(selection.name, formatDecimal(parsed.price));
+    edit.prices.append({selection.id, parsed.price, expected.value_or(0)});
+    return m_editor->submit(edit);
 }
 
 bool BookModel::stepPrice(const QModelIndex &index, int ticks)
@@ -451,14 +466,9 @@ bool BookModel::stepPrice(const QModelIndex &index, int ticks)
     const int slot = slotOfColumn(index.column());
     if (slot >= market.selections.size() || market.selections.at(slot).price == 0)
         return false;
-    const SelectionInfo &selection = market.selections.at(slot);
-    const Price next = ladder().step(selection.price, ticks);
-    if (next == selection.price) {
-        return refuse(ticks > 0
-                ? tr("%1 is the longest price the ladder has.").arg(formatDecimal(next))
-                : tr("%1 is the shortest price the ladder has.").arg(formatDecimal(next)));
-    }
-    return submitPrice(index, formatDecimal(next), selection.price);
+    if (!m_editor)
+        return refuse(tr("Not connected to the feed engine; the price was not sent."));
+    return m_editor->shiftPrices({market.selections.at(slot).id}, ticks);
 }
 
 bool BookModel::toggleMarketSuspended(const QModelIndex &index)
@@ -468,13 +478,24 @@ bool BookModel::toggleMarketSuspended(const QModelIndex &index)
     const MarketInfo &market = m_rows.at(index.row()).market;
     if (market.status == MarketStatus::Closed)
         return refuse(tr("%1 is closed and cannot reopen.").arg(market.name));
-    if (!m_engine)
-        return refuse(tr("Not connected to the feed engine; the market was not changed."));
-    const MarketStatus next
-        = market.status == MarketStatus::Suspended ? MarketStatus::Open : MarketStatus::Suspended;
-    qCInfo(lcUiGrid) << "market" << market.id << market.name << "->" << statusName(next);
-    m_engine->setStatus(market.id, next);
-    return true;
+    return toggleMarketsSuspended({market.id});
+}
+
+bool BookModel::toggleMarketsSuspended(const QVector<quint32> &marketIds)
+{
+    if (!m_editor)
+        return refuse(tr("Not connected to the feed engine; nothing was changed."));
+    bool anyOpen = false;
+    bool anyReopenable = false;
+    for (quint32 id : marketIds) {
+        const MarketStatus status = m_editor->currentStatus(id);
+        anyOpen = anyOpen || status == MarketStatus::Open;
+        anyReopenable = anyReopenable || status == MarketStatus::Suspended;
+    }
+    if (!anyOpen && !anyReopenable)
+        return refuse(marketIds.size() == 1 ? tr("That market is closed and cannot reopen.")
+                                            : tr("Every one of those markets is closed."));
+    return m_editor->setStatus(marketIds, anyOpen ? MarketStatus::Suspended : MarketStatus::Open);
 }
 
 bool BookModel::toggleEventSuspended(const QModelIndex &index)
@@ -482,22 +503,13 @@ bool BookModel::toggleEventSuspended(const QModelIndex &index)
     if (!isCell(index))
         return false;
     const quint32 eventId = m_rows.at(index.row()).market.eventId;
-    bool anyOpen = false;
-    bool anyReopenable = false;
+    QVector<quint32> markets;
     for (const Row &row : std::as_const(m_rows)) {
-        if (row.market.eventId != eventId)
-            continue;
-        anyOpen = anyOpen || row.market.status == MarketStatus::Open;
-        anyReopenable = anyReopenable || row.market.status != MarketStatus::Closed;
+        if (row.market.eventId == eventId)
+            markets.append(row.market.id);
     }
-    if (!anyReopenable)
-        return refuse(tr("Every market of this event is closed."));
-    if (!m_engine)
-        return refuse(tr("Not connected to the feed engine; the event was not changed."));
-    const MarketStatus next = anyOpen ? MarketStatus::Suspended : MarketStatus::Open;
-    qCInfo(lcUiGrid) << "event" << eventId << "->" << statusName(next);
-    m_engine->setEventStatus(eventId, next);
-    return true;
+    qCInfo(lcUiGrid) << "event" << eventId << ":" << markets.size() << "markets";
+    return toggleMarketsSuspended(markets);
 }
 
 void BookModel::setOddsDisplay(OddsDisplay display)

@@ -14,6 +14,7 @@
 
 namespace OddsDesk {
 
+class DeskEditor;
 class Engine;
 
 /// The market grid: one row per market of every event, grouped by event (the event's name
@@ -91,9 +92,18 @@ public:
     bool stepPrice(const QModelIndex &index, int ticks);
     /// Suspends an open market or reopens a suspended one (the row of \a index).
     bool toggleMarketSuspended(const QModelIndex &index);
+    /// Suspends every one of the markets when any is open, else reopens them all: one edit.
+    bool toggleMarketsSuspended(const QVector<quint32> &marketIds);
     /// Suspends every market of the row's event when any is open, else reopens them all.
     bool toggleEventSuspended(const QModelIndex &index);
 
+    /// Where the model's edits go: the margin check, conflicts and the undo history. Null
+    /// for a read-only model.
+    DeskEditor *editor() const { return m_editor; }
+
+    /// A market by id, and the market of a selection, or null.
+    const MarketInfo *market(quint32 marketId) const;
+    const MarketInfo *marketOfSelection(quint32 selectionId) const;
     /// The market and event of row \a row, or null.
     const MarketInfo *marketAt(int row) const;
     const EventInfo *eventOfRow(int row) const;
@@ -174,6 +184,7 @@ private:
     bool refuse(const QString &reason);
 
     Engine *m_engine = nullptr;
+    DeskEditor *m_editor = nullptr;
     OddsDisplay m_display = OddsDisplay::Decimal;
     QVector<Row> m_rows;
     QHash<quint32, EventEntry> m_events;

@@ -3,14 +3,17 @@
 
 #include "bookfiltermodel.h"
 #include "bookmodel.h"
+#include "deskeditor.h"
 #include "griddelegate.h"
 
 #include <QAction>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
+#include <QSet>
 #include <QTableView>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -23,7 +26,10 @@ namespace {
 // 10 s: long enough to read a refusal twice, short enough not to describe an old edit.
 constexpr int MessageMs = 10 * 1000;
 
-// The table with the grid's own keys: + and - step the current price. They are plain keys
+// Steps a price takes for + or - with Ctrl held.
+constexpr int BigStep = 5;
+
+// The table with the grid's own keys: + and - step the selected prices. They are plain keys
 // rather than shortcuts so that they never reach an open editor as shortcuts would.
 class GridTable : public QTableView
 {
@@ -35,19 +41,17 @@ public:
 protected:
     void keyPressEvent(QKeyEvent *event) override
     {
-        const bool commandKey
-            = event->modifiers() & (Qt::ControlModifier | Qt::AltModifier | Qt::MetaModifier);
-        if (state() != EditingState && step && !commandKey) {
-            const QString text = event->text();
-            // "=" too: it is the + key without Shift on most keyboards.
-            if (text == QLatin1String("+") || text == QLatin1String("=")) {
-                step(1);
-                return;
-            }
-            if (text == QLatin1String("-")) {
-                step(-1);
-                return;
-            }
+        // Shift is how + is typed on many keyboards; the keypad's keys count the same.
+        const Qt::KeyboardModifiers modifiers
+            = event->modifiers() & ~(Qt::ShiftModifier | Qt::KeypadModifier);
+        // "=" too: it is the + key without Shift on most keyboards.
+        const bool up = event->key() == Qt::Key_Plus || event->key() == Qt::Key_Equal;
+        const bool down = event->key() == Qt::Key_Minus;
+        if (state() != EditingState && step && (up || down)
+            && (modifiers == Qt::NoModifier || modifiers == Qt::ControlModifier)) {
+            const int ticks = modifiers == Qt::ControlModifier ? BigStep : 1;
+            step(up ? ticks : -ticks);
+            return;
         }
         QTableView::keyPressEvent(event);
     }
@@ -65,7 +69,10 @@ GridView::GridView(BookModel *model, QWidget *parent)
 {
     m_proxy->setBookModel(m_model);
     auto *table = new GridTable(this);
-    table->step = [this](int ticks) { m_model->stepPrice(currentSourceIndex(), ticks); };
+    table->step = [this](int ticks) {
+        if (m_model->editor())
+            m_model->editor()->shiftPrices(selectedSelectionIds(), ticks);
+    };
     m_table = table;
     auto *filter = new FilterEdit(this);
     filter->next = m_table;
@@ -78,7 +85,7 @@ GridView::GridView(BookModel *model, QWidget *parent)
     m_table->setModel(m_proxy);
     m_table->setItemDelegate(m_delegate);
     m_table->setSelectionBehavior(QAbstractItemView::SelectItems);
-    m_table->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_table->setEditTriggers(QAbstractItemView::AnyKeyPressed | QAbstractItemView::DoubleClicked
         | QAbstractItemView::EditKeyPressed);
     m_table->setTabKeyNavigation(false);
@@ -127,7 +134,7 @@ void GridView::buildActions()
     m_suspendMarket->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_S));
     m_suspendMarket->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     connect(m_suspendMarket, &QAction::triggered, this,
-        [this] { m_model->toggleMarketSuspended(currentSourceIndex()); });
+        [this] { m_model->toggleMarketsSuspended(selectedMarketIds()); });
 
     m_suspendEvent = new QAction(tr("Suspend event"), this);
     m_suspendEvent->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
@@ -153,6 +160,20 @@ void GridView::buildActions()
     connect(
         m_editPrice, &QAction::triggered, this, [this] { m_table->edit(m_table->currentIndex()); });
 
+    m_shift = new QAction(tr("Shi&ft prices..."), this);
+    m_shift->setObjectName(QStringLiteral("shiftAction"));
+    m_shift->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+    m_shift->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    m_shift->setStatusTip(tr("Move every selected price the same number of steps, in one edit"));
+    connect(m_shift, &QAction::triggered, this, &GridView::chooseShift);
+
+    m_margin = new QAction(tr("Set &margin..."), this);
+    m_margin->setObjectName(QStringLiteral("marginAction"));
+    m_margin->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+    m_margin->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    m_margin->setStatusTip(tr("Rescale the selected markets' prices to a target margin"));
+    connect(m_margin, &QAction::triggered, this, &GridView::chooseMargin);
+
     m_findAction = new QAction(tr("Filter"), this);
     m_findAction->setShortcut(QKeySequence::Find);
     m_findAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
@@ -163,6 +184,8 @@ void GridView::buildActions()
 
     m_table->addAction(m_suspendMarket);
     m_table->addAction(m_suspendEvent);
+    m_table->addAction(m_shift);
+    m_table->addAction(m_margin);
     addAction(m_findAction);
     updateActions();
 }
@@ -204,6 +227,102 @@ QModelIndex GridView::currentSourceIndex() const
     return m_proxy->mapToSource(m_table->currentIndex());
 }
 
+QModelIndexList GridView::selectedSourceIndexes() const
+{
+    QModelIndexList view = m_table->selectionModel()->selectedIndexes();
+    if (view.isEmpty() && m_table->currentIndex().isValid())
+        view.append(m_table->currentIndex());
+    std::sort(view.begin(), view.end(), [](const QModelIndex &a, const QModelIndex &b) {
+        return a.row() != b.row() ? a.row() < b.row() : a.column() < b.column();
+    });
+    QModelIndexList result;
+    result.reserve(view.size());
+    for (const QModelIndex &index : std::as_const(view))
+        result.append(m_proxy->mapToSource(index));
+    return result;
+}
+
+QVector<quint32> GridView::selectedSelectionIds() const
+{
+    QVector<quint32> ids;
+    QSet<quint32> seen;
+    for (const QModelIndex &index : selectedSourceIndexes()) {
+        const MarketInfo *market = m_model->marketAt(index.row());
+        if (!market)
+            continue;
+        const int slot = BookModel::slotOfColumn(index.column());
+        for (int i = 0; i < market->selections.size(); ++i) {
+            if (slot >= 0 && i != slot)
+                continue;
+            const quint32 id = market->selections.at(i).id;
+            if (!seen.contains(id)) {
+                seen.insert(id);
+                ids.append(id);
+            }
+        }
+    }
+    return ids;
+}
+
+QVector<quint32> GridView::selectedMarketIds() const
+{
+    QVector<quint32> ids;
+    QSet<quint32> seen;
+    for (const QModelIndex &index : selectedSourceIndexes()) {
+        const MarketInfo *market = m_model->marketAt(index.row());
+        if (market && !seen.contains(market->id)) {
+            seen.insert(market->id);
+            ids.append(market->id);
+        }
+    }
+    return ids;
+}
+
+void GridView::chooseShift()
+{
+    const QVector<quint32> selections = selectedSelectionIds();
+    if (!m_model->editor() || selections.isEmpty())
+        return;
+    auto *dialog = new QInputDialog(this);
+    dialog->setObjectName(QStringLiteral("shiftDialog"));
+    dialog->setWindowTitle(tr("Shift prices"));
+    dialog->setLabelText(selections.size() == 1
+            ? tr("Steps on the ladder (negative: shorter):")
+            : tr("Steps on the ladder for %1 prices (negative: shorter):").arg(selections.size()));
+    dialog->setInputMode(QInputDialog::IntInput);
+    dialog->setIntRange(-100, 100);
+    dialog->setIntValue(m_lastShift);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QInputDialog::intValueSelected, this, [this, selections](int ticks) {
+        m_lastShift = ticks;
+        m_model->editor()->shiftPrices(selections, ticks);
+    });
+    dialog->open();
+}
+
+void GridView::chooseMargin()
+{
+    const QVector<quint32> markets = selectedMarketIds();
+    if (!m_model->editor() || markets.isEmpty())
+        return;
+    auto *dialog = new QInputDialog(this);
+    dialog->setObjectName(QStringLiteral("marginDialog"));
+    dialog->setWindowTitle(tr("Set margin"));
+    dialog->setLabelText(markets.size() == 1
+            ? tr("Target margin in percent:")
+            : tr("Target margin in percent for %1 markets:").arg(markets.size()));
+    dialog->setInputMode(QInputDialog::DoubleInput);
+    dialog->setDoubleDecimals(1);
+    dialog->setDoubleRange(90.0, 200.0);
+    dialog->setDoubleValue(m_lastMarginTarget);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QInputDialog::doubleValueSelected, this, [this, markets](double target) {
+        m_lastMarginTarget = target;
+        m_model->editor()->setMargin(markets, target);
+    });
+    dialog->open();
+}
+
 int GridView::viewRowOfMarket(quint32 marketId) const
 {
     const int row = m_model->rowOfMarket(marketId);
@@ -231,7 +350,7 @@ void GridView::updateActions()
     const MarketInfo *market = m_model->marketAt(index.row());
     const bool priceCell = market && BookModel::isPriceColumn(index.column())
         && BookModel::slotOfColumn(index.column()) < market->selections.size();
-    m_suspendMarket->setEnabled(market && market->status != MarketStatus::Closed);
+    m_suspendMarket->setEnabled(market != nullptr);
     m_suspendMarket->setText(market && market->status == MarketStatus::Suspended
             ? tr("Reopen market")
             : tr("Suspend market"));
@@ -258,7 +377,11 @@ void GridView::showContextMenu(const QPoint &position)
     const QModelIndex index = m_table->indexAt(position);
     if (!index.isValid())
         return;
-    m_table->setCurrentIndex(index);
+    // A right-click inside the selection acts on the selection; outside it, on that cell.
+    if (m_table->selectionModel()->isSelected(index))
+        m_table->selectionModel()->setCurrentIndex(index, QItemSelectionModel::NoUpdate);
+    else
+        m_table->setCurrentIndex(index);
     updateActions();
 
     QMenu menu(this);
@@ -268,6 +391,9 @@ void GridView::showContextMenu(const QPoint &position)
     menu.addSeparator();
     menu.addAction(m_suspendMarket);
     menu.addAction(m_suspendEvent);
+    menu.addSeparator();
+    menu.addAction(m_shift);
+    menu.addAction(m_margin);
     menu.exec(m_table->viewport()->mapToGlobal(position));
 }
 

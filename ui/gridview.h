@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QModelIndexList>
 #include <QWidget>
 
 class QAction;
@@ -19,9 +20,12 @@ class GridDelegate;
 /// Keys, with the table focused:
 ///   type a price     opens the price cell's editor; Enter sends, Esc cancels
 ///   F2, double-click edit the price cell
-///   + / -            the price one step up or down the ladder
-///   Ctrl+S           suspend or reopen the current market
+///   + / -            the price one step up or down the ladder (Ctrl: five steps); with
+///                    several cells selected, every selected price, as one edit
+///   Ctrl+S           suspend or reopen the selected markets
 ///   Ctrl+Shift+S     suspend or reopen every market of the current event
+///   Ctrl+T           shift the selected prices by a number of steps
+///   Ctrl+M           set the margin of the selected markets to a target
 ///   Ctrl+F           to the filter box; Down or Enter there comes back to the table
 /// A refused edit (an unreadable price, or one the engine turned down) shows its reason in
 /// a line under the table.
@@ -44,12 +48,30 @@ public:
     /// The view's row (in the filter model) of a market, or -1 when filtered out.
     int viewRowOfMarket(quint32 marketId) const;
 
+    /// What a bulk edit applies to: the selections of the selected price and name cells and
+    /// every selection of a market whose other cells are selected; the current cell when
+    /// nothing is selected. In the view's order.
+    QVector<quint32> selectedSelectionIds() const;
+    /// The markets of every selected cell, or of the current one.
+    QVector<quint32> selectedMarketIds() const;
+
+    QAction *shiftAction() const { return m_shift; }
+    QAction *marginAction() const { return m_margin; }
+    QAction *suspendMarketAction() const { return m_suspendMarket; }
+    QAction *suspendEventAction() const { return m_suspendEvent; }
+
+    /// Asks for the number of steps and shifts the selected prices (Ctrl+T).
+    void chooseShift();
+    /// Asks for the target margin and applies it to the selected markets (Ctrl+M).
+    void chooseMargin();
+
 private:
     void buildActions();
     void setColumnWidths();
     void showContextMenu(const QPoint &position);
     void updateActions();
     QModelIndex currentSourceIndex() const;
+    QModelIndexList selectedSourceIndexes() const;
 
     BookModel *m_model;
     BookFilterModel *m_proxy;
@@ -64,6 +86,10 @@ private:
     QAction *m_stepDown = nullptr;
     QAction *m_editPrice = nullptr;
     QAction *m_findAction = nullptr;
+    QAction *m_shift = nullptr;
+    QAction *m_margin = nullptr;
+    double m_lastMarginTarget = 105.0;
+    int m_lastShift = 1;
 };
 
 } // namespace OddsDesk

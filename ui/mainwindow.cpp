@@ -1,12 +1,15 @@
 #include "mainwindow.h"
 
+#include "auditwindow.h"
 #include "bookmodel.h"
 #include "chartpanel.h"
 #include "dashboard.h"
+#include "deskeditor.h"
 #include "engine.h"
 #include "footballdataimporter.h"
 #include "gridview.h"
 #include "sessioninspector.h"
+#include "stallprobe.h"
 #include "uilogging.h"
 
 #include <QAction>
@@ -14,6 +17,7 @@
 #include <QApplication>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QInputDialog>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -38,6 +42,7 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     : QMainWindow(parent)
     , m_engine(engine)
     , m_model(new BookModel(engine, this))
+    , m_stallProbe(new StallProbe(this))
 {
     m_grid = new GridView(m_model, this);
     m_charts = new ChartPanel(this);
@@ -51,8 +56,12 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     m_splitter->setChildrenCollapsible(false);
     setCentralWidget(m_splitter);
 
+    m_model->editor()->setWindow(this);
+    connect(m_model->editor(), &DeskEditor::applied, this,
+        [this](const QString &summary) { statusBar()->showMessage(summary, StatusMessageMs); });
     buildMenus();
     buildStatusBar();
+    m_stallProbe->start();
 
     connect(m_engine, &Engine::started, this, &MainWindow::onStarted);
     connect(m_engine, &Engine::replayStatus, this,
@@ -90,6 +99,8 @@ void MainWindow::buildMenus()
     file->addSeparator();
     m_quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     m_quit->setShortcut(QKeySequence::Quit);
+
+    buildEditMenu();
 
     QMenu *feed = menuBar()->addMenu(tr("F&eed"));
     m_simulate = feed->addAction(tr("&Simulate prices"));
@@ -174,6 +185,63 @@ void MainWindow::buildSupportMenu()
                                      "polling"));
 }
 
+void MainWindow::buildEditMenu()
+{
+    DeskEditor *editor = m_model->editor();
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    edit->addAction(editor->undoAction());
+    edit->addAction(editor->redoAction());
+    // The window's, so that they work wherever the focus is (an open price editor keeps
+    // its own undo of what was typed).
+    addAction(editor->undoAction());
+    addAction(editor->redoAction());
+    edit->addSeparator();
+    edit->addAction(m_grid->suspendMarketAction());
+    edit->addAction(m_grid->suspendEventAction());
+    edit->addAction(m_grid->shiftAction());
+    edit->addAction(m_grid->marginAction());
+    edit->addSeparator();
+    m_marginCeiling
+        = edit->addAction(tr("Margin &ceiling..."), this, &MainWindow::chooseMarginCeiling);
+    m_marginCeiling->setObjectName(QStringLiteral("marginCeilingAction"));
+    m_marginCeiling->setStatusTip(tr("Above this margin an edit asks before it is sent"));
+    m_showAudit = edit->addAction(tr("&Audit log..."), this, [this] {
+        AuditWindow *audit = auditWindow();
+        audit->show();
+        audit->raise();
+        audit->activateWindow();
+    });
+    m_showAudit->setObjectName(QStringLiteral("auditAction"));
+    m_showAudit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+    m_showAudit->setStatusTip(tr("Who changed what and when; export to CSV"));
+}
+
+void MainWindow::chooseMarginCeiling()
+{
+    auto *dialog = new QInputDialog(this);
+    dialog->setObjectName(QStringLiteral("marginCeilingDialog"));
+    dialog->setWindowTitle(tr("Margin ceiling"));
+    dialog->setLabelText(tr("Ask before sending an edit that leaves a market's margin above "
+                            "(percent):"));
+    dialog->setInputMode(QInputDialog::DoubleInput);
+    dialog->setDoubleDecimals(1);
+    dialog->setDoubleRange(100.0, 300.0);
+    dialog->setDoubleValue(m_model->editor()->marginCeiling());
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QInputDialog::doubleValueSelected, this, [this](double ceiling) {
+        qCInfo(lcUiWindow) << "margin ceiling" << ceiling;
+        m_model->editor()->setMarginCeiling(ceiling);
+    });
+    dialog->open();
+}
+
+AuditWindow *MainWindow::auditWindow()
+{
+    if (!m_audit)
+        m_audit = new AuditWindow(m_engine, m_model, this);
+    return m_audit;
+}
+
 SessionInspector *MainWindow::sessionInspector()
 {
     if (!m_inspector)
@@ -193,9 +261,13 @@ void MainWindow::buildStatusBar()
     m_addressLabel = new QLabel(tr("Feed starting..."), this);
     m_sessionsLabel = new QLabel(this);
     m_sequenceLabel = new QLabel(this);
+    m_stallLabel = new QLabel(this);
+    m_stallLabel->setToolTip(tr("The longest the window went without answering in the last "
+                                "minute"));
     m_addressLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    for (QLabel *label : {m_addressLabel, m_sessionsLabel, m_sequenceLabel})
+    for (QLabel *label : {m_addressLabel, m_sessionsLabel, m_sequenceLabel, m_stallLabel})
         label->setContentsMargins(8, 0, 8, 0);
+    statusBar()->addPermanentWidget(m_stallLabel);
     statusBar()->addPermanentWidget(m_addressLabel);
     statusBar()->addPermanentWidget(m_sessionsLabel);
     statusBar()->addPermanentWidget(m_sequenceLabel);
@@ -214,6 +286,7 @@ void MainWindow::onMetrics(const FeedMetrics &metrics)
     const quint64 head = std::max(metrics.headSequence, m_model->headSequence());
     m_sequenceLabel->setText(tr("Head sequence: %1").arg(head));
     m_sequenceLabel->setToolTip(tr("Feed epoch %1").arg(metrics.epoch));
+    m_stallLabel->setText(tr("Window: %1 ms stall").arg(m_stallProbe->recentMaxUs() / 1000));
     if (metrics.timeMs != 0)
         m_charts->addMetrics(metrics);
 }
@@ -226,6 +299,7 @@ constexpr char StateKey[] = "window/state";
 constexpr char SplitterKey[] = "window/splitter";
 constexpr char DisplayKey[] = "desk/oddsDisplay";
 constexpr char ChartsKey[] = "desk/showCharts";
+constexpr char MarginCeilingKey[] = "desk/marginCeiling";
 
 QString displayName(OddsDisplay display)
 {
@@ -254,6 +328,10 @@ void MainWindow::restoreSettings(const QSettings &settings)
             actions.at(i)->trigger();
     }
     m_showCharts->setChecked(settings.value(QLatin1String(ChartsKey), true).toBool());
+    bool ok = false;
+    const double ceiling = settings.value(QLatin1String(MarginCeilingKey)).toDouble(&ok);
+    if (ok && ceiling >= 100.0)
+        m_model->editor()->setMarginCeiling(ceiling);
 }
 
 void MainWindow::saveSettings(QSettings &settings) const
@@ -263,6 +341,7 @@ void MainWindow::saveSettings(QSettings &settings) const
     settings.setValue(QLatin1String(SplitterKey), m_splitter->saveState());
     settings.setValue(QLatin1String(DisplayKey), displayName(m_model->oddsDisplay()));
     settings.setValue(QLatin1String(ChartsKey), m_showCharts->isChecked());
+    settings.setValue(QLatin1String(MarginCeilingKey), m_model->editor()->marginCeiling());
 }
 
 void MainWindow::setDemoMode(bool demo)

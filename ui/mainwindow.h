@@ -14,12 +14,14 @@ class QSplitter;
 
 namespace OddsDesk {
 
+class AuditWindow;
 class BookModel;
 class ChartPanel;
 class Dashboard;
 class Engine;
 class GridView;
 class SessionInspector;
+class StallProbe;
 
 /// The desk's main window: the market grid on the left, the live charts on the right, the
 /// feed's address, sessions and head sequence in the status bar. It drives the engine only
@@ -55,6 +57,12 @@ public:
     QAction *importAction() const { return m_import; }
     QAction *sessionsAction() const { return m_showSessions; }
     QAction *dashboardAction() const { return m_showDashboard; }
+    QAction *auditAction() const { return m_showAudit; }
+    QAction *marginCeilingAction() const { return m_marginCeiling; }
+    /// The audit log's window, made when first shown.
+    AuditWindow *auditWindow();
+    /// How long the window's event loop has gone without running.
+    StallProbe *stallProbe() const { return m_stallProbe; }
     /// The support desk's windows: the inspector is made when first shown; the dashboard
     /// exists from the start, so that it opens on the last minutes of the feed.
     SessionInspector *sessionInspector();
@@ -64,6 +72,8 @@ public:
 
 private:
     void buildMenus();
+    void buildEditMenu();
+    void chooseMarginCeiling();
     void buildSupportMenu();
     void buildStatusBar();
     void chooseSeasonFile();
@@ -86,6 +96,11 @@ private:
     QActionGroup *m_displayGroup = nullptr;
     QAction *m_showSessions = nullptr;
     QAction *m_showDashboard = nullptr;
+    QAction *m_showAudit = nullptr;
+    QAction *m_marginCeiling = nullptr;
+    AuditWindow *m_audit = nullptr;
+    StallProbe *m_stallProbe = nullptr;
+    QLabel *m_stallLabel = nullptr;
     SessionInspector *m_inspector = nullptr;
     Dashboard *m_dashboard = nullptr;
     QLabel *m_addressLabel = nullptr;

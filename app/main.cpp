@@ -15,6 +15,7 @@
 #include <QDateTime>
 #include <QFileInfo>
 #include <QIcon>
+#include <QMessageBox>
 #include <QSettings>
 #include <QTextStream>
 
@@ -123,10 +124,6 @@ int main(int argc, char **argv)
         QTextStream out(stdout);
         out << "http on " << url.toString() << Qt::endl;
     });
-    QObject::connect(&engine, &Engine::failed, app.get(), [](const QString &reason) {
-        err() << "oddsdesk: " << reason << Qt::endl;
-        QCoreApplication::exit(1);
-    });
 
     SignalWatcher watcher;
     QObject::connect(&watcher, &SignalWatcher::terminationRequested, app.get(), [&engine] {
@@ -153,6 +150,22 @@ int main(int argc, char **argv)
         window->restoreSettings(QSettings());
         window->show();
     }
+    // A console that cannot start (the port is taken, the database is damaged or another
+    // console holds it) says why and what to do, in the window too when there is one, and
+    // touches nothing.
+    QObject::connect(&engine, &Engine::failed, app.get(), [&window](const QString &reason) {
+        err() << "oddsdesk: " << reason << Qt::endl;
+        if (!window) {
+            QCoreApplication::exit(1);
+            return;
+        }
+        auto *box = new QMessageBox(QMessageBox::Critical, QObject::tr("OddsDesk cannot start"),
+            QObject::tr("The feed engine could not start."), QMessageBox::Ok, window.get());
+        box->setObjectName(QStringLiteral("startFailure"));
+        box->setInformativeText(reason);
+        QObject::connect(box, &QMessageBox::finished, qApp, [] { QCoreApplication::exit(1); });
+        box->open();
+    });
     engine.start(book);
     const int rc = app->exec();
     demoFleet.stop();

@@ -302,7 +302,7 @@ void EngineCore::stop()
     m_simulator->setEnabled(false);
     m_metricsTimer->stop();
     m_feed->flush();
-    if (m_store)
+    if (m_store && m_store->isOpen())
         m_store->markCleanShutdown();
     m_server->closeAll(
         QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("the server is shutting down"));

@@ -914,11 +914,20 @@ void tst_MainWindow::chartsWithTheRealSeason()
         resumes = std::max(resumes, p.y());
     QVERIFY(resumes > 0);
 
-    // A suspended market and a refused edit, as a trader's screen has them.
+    // A goal: every market of the second match suspended at once with Ctrl+Shift+S; and a
+    // refused edit, as a trader's screen has them.
     BookModel *model = m_window->bookModel();
-    const QModelIndex suspended = model->index(model->rowOfMarket(3), BookModel::StatusColumn);
-    QVERIFY(model->toggleMarketSuspended(suspended));
-    QTRY_COMPARE(suspended.data().toString(), QStringLiteral("Suspended"));
+    const quint32 secondMatch = report.book.markets.at(2).id;
+    goToCell(secondMatch, BookModel::StatusColumn);
+    key(Qt::Key_S, Qt::ControlModifier | Qt::ShiftModifier);
+    for (const MarketInfo &market : report.book.markets) {
+        if (market.eventId == report.book.markets.at(2).eventId) {
+            QTRY_COMPARE(model->index(model->rowOfMarket(market.id), BookModel::StatusColumn)
+                             .data()
+                             .toString(),
+                QStringLiteral("Suspended"));
+        }
+    }
     goToCell(1, BookModel::Price2Column);
     type(QStringLiteral("2.505"));
     key(Qt::Key_Return);

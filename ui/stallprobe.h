@@ -42,6 +42,9 @@ public:
     /// The stalls since start() or the last reset().
     Stats stats() const;
     void reset();
+    /// Every stall since start() or reset(), in microseconds, in the order they happened (the
+    /// first 100,000).
+    const QVector<qint64> &stallsUs() const { return m_stallsUs; }
     /// The longest stall in about the last minute, in microseconds.
     qint64 recentMaxUs() const;
 

@@ -208,8 +208,7 @@ private:
     QString shown(quint32 marketId, int column) const;
     void grab(const QString &name);
     void selectMarkets(quint32 firstMarket, int firstColumn, int rows, int columns);
-    QInputDialog *waitForInputDialog(const QString &name);
-    QMessageBox *waitForBox(const QString &name);
+    template <typename Dialog> Dialog *waitFor(const QString &name);
 
     std::unique_ptr<QTemporaryDir> m_data;
     std::unique_ptr<Engine> m_engine;
@@ -481,26 +480,16 @@ void tst_MainWindow::selectMarkets(quint32 firstMarket, int firstColumn, int row
         QTest::keyClick(table(), Qt::Key_Down, Qt::ShiftModifier);
 }
 
-QInputDialog *tst_MainWindow::waitForInputDialog(const QString &name)
+// The window's dialog of that name once it shows (they open asynchronously), or null.
+template <typename Dialog> Dialog *tst_MainWindow::waitFor(const QString &name)
 {
-    QInputDialog *dialog = nullptr;
+    Dialog *dialog = nullptr;
     for (int i = 0; i < 100 && !dialog; ++i) {
-        dialog = m_window->findChild<QInputDialog *>(name);
+        dialog = m_window->findChild<Dialog *>(name);
         if (!dialog)
             QTest::qWait(20);
     }
     return dialog && dialog->isVisible() ? dialog : nullptr;
-}
-
-QMessageBox *tst_MainWindow::waitForBox(const QString &name)
-{
-    QMessageBox *box = nullptr;
-    for (int i = 0; i < 100 && !box; ++i) {
-        box = m_window->findChild<QMessageBox *>(name);
-        if (!box)
-            QTest::qWait(20);
-    }
-    return box && box->isVisible() ? box : nullptr;
 }
 
 void tst_MainWindow::ctrlPlusStepsFiveTicks()
@@ -535,7 +524,7 @@ void tst_MainWindow::marginToTargetOnTheSelection()
     selectMarkets(MatchOdds, BookModel::MarketColumn, 2, 1);
     QCOMPARE(m_window->gridView()->selectedMarketIds(), (QVector<quint32> {MatchOdds, 20}));
     key(Qt::Key_M, Qt::ControlModifier);
-    QInputDialog *dialog = waitForInputDialog(QStringLiteral("marginDialog"));
+    QInputDialog *dialog = waitFor<QInputDialog>(QStringLiteral("marginDialog"));
     QVERIFY(dialog);
     QCOMPARE(dialog->doubleValue(), 105.0);
     auto *spin = dialog->findChild<QDoubleSpinBox *>();
@@ -561,7 +550,7 @@ void tst_MainWindow::marginOutOfRangeAsksFirst()
     goToCell(MatchOdds, BookModel::Price2Column);
     type(QStringLiteral("5"));
     key(Qt::Key_Return);
-    QMessageBox *box = waitForBox(QStringLiteral("marginConfirmation"));
+    QMessageBox *box = waitFor<QMessageBox>(QStringLiteral("marginConfirmation"));
     QVERIFY(box);
     QVERIFY2(box->informativeText().contains(QStringLiteral("97.0 % (below 100 %")),
         qPrintable(box->informativeText()));
@@ -575,7 +564,7 @@ void tst_MainWindow::marginOutOfRangeAsksFirst()
     goToCell(MatchOdds, BookModel::Price2Column);
     type(QStringLiteral("3.5"));
     key(Qt::Key_Return);
-    QVERIFY((box = waitForBox(QStringLiteral("marginConfirmation"))));
+    QVERIFY((box = waitFor<QMessageBox>(QStringLiteral("marginConfirmation"))));
     QVERIFY2(box->informativeText().contains(QStringLiteral("above the desk's ceiling of 103.0 %")),
         qPrintable(box->informativeText()));
     QAbstractButton *sendAnyway = nullptr;
@@ -633,7 +622,7 @@ void tst_MainWindow::undoAndRedo()
     m_engine->setPrice(200, 260, 248);
     QTRY_VERIFY(m_client->sawPrice(200, 260));
     key(Qt::Key_Z, Qt::ControlModifier);
-    QMessageBox *box = waitForBox(QStringLiteral("editConflict"));
+    QMessageBox *box = waitFor<QMessageBox>(QStringLiteral("editConflict"));
     QVERIFY(box);
     QVERIFY2(box->informativeText().contains(QStringLiteral("you saw 2.48, it is now 2.60")),
         qPrintable(box->informativeText()));

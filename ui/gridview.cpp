@@ -26,6 +26,19 @@ namespace {
 // 10 s: long enough to read a refusal twice, short enough not to describe an old edit.
 constexpr int MessageMs = 10 * 1000;
 
+// A window-modal question that deletes itself once answered; the caller sets its input and
+// connects its answer, then opens it.
+QInputDialog *openInputDialog(
+    QWidget *parent, const QString &name, const QString &title, const QString &label)
+{
+    auto *dialog = new QInputDialog(parent);
+    dialog->setObjectName(name);
+    dialog->setWindowTitle(title);
+    dialog->setLabelText(label);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    return dialog;
+}
+
 // Steps a price takes for + or - with Ctrl held.
 constexpr int BigStep = 5;
 
@@ -283,16 +296,13 @@ void GridView::chooseShift()
     const QVector<quint32> selections = selectedSelectionIds();
     if (!m_model->editor() || selections.isEmpty())
         return;
-    auto *dialog = new QInputDialog(this);
-    dialog->setObjectName(QStringLiteral("shiftDialog"));
-    dialog->setWindowTitle(tr("Shift prices"));
-    dialog->setLabelText(selections.size() == 1
+    QInputDialog *dialog = openInputDialog(this, QStringLiteral("shiftDialog"), tr("Shift prices"),
+        selections.size() == 1
             ? tr("Steps on the ladder (negative: shorter):")
             : tr("Steps on the ladder for %1 prices (negative: shorter):").arg(selections.size()));
     dialog->setInputMode(QInputDialog::IntInput);
     dialog->setIntRange(-100, 100);
     dialog->setIntValue(m_lastShift);
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QInputDialog::intValueSelected, this, [this, selections](int ticks) {
         m_lastShift = ticks;
         m_model->editor()->shiftPrices(selections, ticks);
@@ -305,17 +315,13 @@ void GridView::chooseMargin()
     const QVector<quint32> markets = selectedMarketIds();
     if (!m_model->editor() || markets.isEmpty())
         return;
-    auto *dialog = new QInputDialog(this);
-    dialog->setObjectName(QStringLiteral("marginDialog"));
-    dialog->setWindowTitle(tr("Set margin"));
-    dialog->setLabelText(markets.size() == 1
-            ? tr("Target margin in percent:")
-            : tr("Target margin in percent for %1 markets:").arg(markets.size()));
+    QInputDialog *dialog = openInputDialog(this, QStringLiteral("marginDialog"), tr("Set margin"),
+        markets.size() == 1 ? tr("Target margin in percent:")
+                            : tr("Target margin in percent for %1 markets:").arg(markets.size()));
     dialog->setInputMode(QInputDialog::DoubleInput);
     dialog->setDoubleDecimals(1);
     dialog->setDoubleRange(90.0, 200.0);
     dialog->setDoubleValue(m_lastMarginTarget);
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QInputDialog::doubleValueSelected, this, [this, markets](double target) {
         m_lastMarginTarget = target;
         m_model->editor()->setMargin(markets, target);

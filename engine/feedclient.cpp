@@ -63,6 +63,7 @@ void FeedClient::setState(State state)
 void FeedClient::start()
 {
     m_stopping = false;
+    m_refusal.clear();
     m_livenessTimer.start();
     if (m_config.sendTelemetry)
         m_telemetryTimer.start();
@@ -175,7 +176,11 @@ void FeedClient::onDisconnected()
         m_attempt = 0;
     m_connectedAtUs = 0;
 
-    if (m_stopping || !m_config.autoReconnect) {
+    if (m_lastCloseCode == SessionTakenOverCloseCode)
+        m_refusal = QStringLiteral("another connection took the session over");
+    if (m_stopping || !m_config.autoReconnect || !m_refusal.isEmpty()) {
+        if (!m_refusal.isEmpty())
+            qCWarning(lcClient).noquote() << "not reconnecting:" << m_refusal;
         setState(State::Closed);
         return;
     }
@@ -248,6 +253,10 @@ void FeedClient::handle(const QByteArray &data)
         ++m_stats.decodeErrors;
         report(pb::TelemetryEvent::KIND_DECODE_ERROR, error);
         qCWarning(lcClient).noquote() << "undecodable message:" << error;
+        // A lost part of a snapshot leaves no book to apply deltas to: start again.
+        if (!m_hasBook || !m_pendingSnapshot.events.isEmpty()
+            || !m_pendingSnapshot.markets.isEmpty())
+            dropConnection(QStringLiteral("an undecodable message during the snapshot"));
         return;
     }
     Q_EMIT messageReceived(message);
@@ -300,6 +309,8 @@ void FeedClient::handleWelcome(const pb::Welcome &welcome)
         report(pb::TelemetryEvent::KIND_SNAPSHOT_FALLBACK, {}, 0, 0, m_lastSequence);
     }
     m_pendingSnapshot = BookData();
+    m_pendingEvents.clear();
+    m_pendingMarkets.clear();
     setState(State::Live);
     Q_EMIT welcomed(resumed);
     flushTelemetry();
@@ -307,15 +318,32 @@ void FeedClient::handleWelcome(const pb::Welcome &welcome)
 
 void FeedClient::handleSnapshot(const pb::Snapshot &snapshot, qint64 receivedUs)
 {
-    for (const pb::Event &event : snapshot.events())
-        m_pendingSnapshot.events.append(Codec::fromProto(event));
-    for (const pb::Market &market : snapshot.markets())
-        m_pendingSnapshot.markets.append(Codec::fromProto(market));
+    // Parts are merged by id: an event whose markets span two parts comes in both.
+    for (const pb::Event &event : snapshot.events()) {
+        const auto found = m_pendingEvents.constFind(event.id());
+        if (found != m_pendingEvents.cend()) {
+            m_pendingSnapshot.events[*found] = Codec::fromProto(event);
+        } else {
+            m_pendingEvents.insert(event.id(), int(m_pendingSnapshot.events.size()));
+            m_pendingSnapshot.events.append(Codec::fromProto(event));
+        }
+    }
+    for (const pb::Market &market : snapshot.markets()) {
+        const auto found = m_pendingMarkets.constFind(market.id());
+        if (found != m_pendingMarkets.cend()) {
+            m_pendingSnapshot.markets[*found] = Codec::fromProto(market);
+        } else {
+            m_pendingMarkets.insert(market.id(), int(m_pendingSnapshot.markets.size()));
+            m_pendingSnapshot.markets.append(Codec::fromProto(market));
+        }
+    }
     if (!snapshot.last())
         return;
 
     m_book.reset(m_pendingSnapshot);
     m_pendingSnapshot = BookData();
+    m_pendingEvents.clear();
+    m_pendingMarkets.clear();
     m_hasBook = true;
     m_lastSequence = snapshot.sequence();
     ++m_stats.snapshots;
@@ -415,6 +443,10 @@ void FeedClient::handleError(const pb::Error &error)
         m_retryAfterMs = int(qMin<quint32>(error.retry_after_ms(), 300000));
     if (error.code() == pb::Error::CODE_GOING_AWAY)
         m_reconnectWindowMs = int(qMin<quint32>(error.reconnect_window_ms(), 300000));
+    // Coming back with the same token or the same version would be refused the same way.
+    if (error.code() == pb::Error::CODE_UNAUTHORIZED
+        || error.code() == pb::Error::CODE_UNSUPPORTED_VERSION)
+        m_refusal = text;
     Q_EMIT serverError(int(error.code()), text);
 }
 

@@ -6,6 +6,7 @@
 
 #include <QAbstractSocket>
 #include <QLoggingCategory>
+#include <QHash>
 #include <QObject>
 #include <QSslCertificate>
 #include <QRandomGenerator>
@@ -154,6 +155,12 @@ private:
     State m_state = State::Idle;
     Book m_book;
     BookData m_pendingSnapshot;
+    // Where each event and market of m_pendingSnapshot is: an event may come in two parts.
+    QHash<quint32, int> m_pendingEvents;
+    QHash<quint32, int> m_pendingMarkets;
+    // Why the server will not take this client back as it is (a token it refuses, a version
+    // it does not speak, a session another connection took): no reconnecting then.
+    QString m_refusal;
     bool m_hasBook = false;
     quint64 m_lastSequence = 0;
     quint64 m_serverHead = 0;

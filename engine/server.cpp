@@ -468,7 +468,7 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
         session->connection = nullptr;
         addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("taken-over"),
             QStringLiteral("previous connection %1 replaced").arg(old->remote()));
-        old->close(QWebSocketProtocol::CloseCodeNormal,
+        old->close(QWebSocketProtocol::CloseCode(SessionTakenOverCloseCode),
             QStringLiteral("session taken over by a newer connection"));
     }
     session->clientName = QString::fromStdString(hello.client_name());

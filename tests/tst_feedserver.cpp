@@ -138,6 +138,7 @@ private Q_SLOTS:
     void expiredSessionGetsSnapshot();
     void newerSchemaIsUnderstood();
     void takeoverClosesOldConnection();
+    void eventsSpanningSnapshotPartsAreMerged();
     void shutdownSaysGoingAway();
     void latencyIsMeasuredFromAcks();
     void supportSeesSessionsAndActsOnThem();
@@ -561,11 +562,40 @@ void tst_FeedServer::newerSchemaIsUnderstood()
     QCOMPARE(Codec::fromProto(fromJson.snapshot().markets(0)).status, MarketStatus::Unknown);
 }
 
+void tst_FeedServer::eventsSpanningSnapshotPartsAreMerged()
+{
+    // Three markets an event: the part boundary at 500 markets falls inside an event.
+    BookData book;
+    for (quint32 e = 1; e <= 200; ++e) {
+        book.events.append(EventInfo {e, QStringLiteral("Event %1").arg(e), QStringLiteral("Cup"),
+            QStringLiteral("A"), QStringLiteral("B"), 1700000000000});
+        for (quint32 m = 0; m < 3; ++m) {
+            MarketInfo market;
+            market.id = e * 10 + m;
+            market.eventId = e;
+            market.name = QStringLiteral("Market %1").arg(m);
+            market.selections = {{market.id * 10, QStringLiteral("Yes"), 190, false},
+                {market.id * 10 + 1, QStringLiteral("No"), 190, false}};
+            book.markets.append(market);
+        }
+    }
+    m_feed->resetBook(book);
+    auto c = client(WireFormat::Json);
+    int snapshotParts = 0;
+    connect(c.get(), &FeedClient::messageReceived, this,
+        [&snapshotParts](
+            const pb::ServerMessage &message) { snapshotParts += message.has_snapshot(); });
+    c->start();
+    QTRY_COMPARE(c->stats().snapshots, 1u);
+    QVERIFY(snapshotParts >= 2);
+    QCOMPARE(c->book().eventCount(), 200);
+    QCOMPARE(c->book().marketCount(), 600);
+    QVERIFY(c->book() == m_feed->book());
+}
+
 void tst_FeedServer::takeoverClosesOldConnection()
 {
-    auto c = client();
-    // Were it to reconnect, it would rightly take the session back.
-    c->setAutoReconnect(false);
+    auto c = client(); // reconnecting, as every real client is
     c->start();
     QTRY_COMPARE(c->stats().snapshots, 1u);
 
@@ -584,8 +614,12 @@ void tst_FeedServer::takeoverClosesOldConnection()
     QTRY_VERIFY(newer.welcome());
     QVERIFY(newer.welcome()->resumed());
     QTRY_COMPARE(oldClosed.count(), 1);
+    QCOMPARE(oldClosed.first().at(0).toInt(), SessionTakenOverCloseCode);
     QVERIFY(oldClosed.first().at(1).toString().contains("taken over"));
-    c->stop();
+    // The old holder does not come back to take the session back and forth.
+    QTRY_COMPARE(c->state(), FeedClient::State::Closed);
+    QTest::qWait(1500);
+    QCOMPARE(c->stats().reconnects, 0u);
 
     // The old connection's end must not detach the new one.
     QTest::qWait(100);

@@ -298,7 +298,7 @@ test('the page follows the feed through a stall, a shutdown and a restart', asyn
         headless: true,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
             '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-        viewport: { width: 1120, height: 720 },
+        viewport: { width: 1120, height: 540 },
     });
     const page = context.pages()[0] || await context.newPage();
     const browserErrors = [];

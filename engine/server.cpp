@@ -12,6 +12,7 @@
 #include <QRandomGenerator>
 #include <QWebSocket>
 #include <QWebSocketServer>
+#include <QtNumeric>
 
 #include <algorithm>
 
@@ -757,13 +758,18 @@ qint64 FeedServer::clientEventTimeMs(const Session &session, const pb::Telemetry
     const qint64 nowMs = wallMillis();
     if (!session.clock.hasEstimate())
         return nowMs; // no measure of its clock yet: only the arrival can be trusted
-    qint64 happenedUs = event.time_us() - session.clock.offset();
-    if (event.kind() == pb::TelemetryEvent::KIND_STALE)
-        happenedUs -= qint64(event.delay_ms()) * 1000;
-    const qint64 ageMs = (monotonicMicros() - happenedUs) / 1000;
+    // Its times are the client's to choose: arithmetic on them must not overflow.
+    qint64 happenedUs = 0;
+    const qint64 silenceUs
+        = event.kind() == pb::TelemetryEvent::KIND_STALE ? qint64(event.delay_ms()) * 1000 : 0;
+    qint64 ageUs = 0;
+    if (qSubOverflow(qint64(event.time_us()), session.clock.offset(), &happenedUs)
+        || qSubOverflow(happenedUs, silenceUs, &happenedUs)
+        || qSubOverflow(monotonicMicros(), happenedUs, &ageUs))
+        return nowMs;
     // The client's word, within what can be true: not after it arrived, not before the
     // session existed.
-    return qBound(session.createdMs, nowMs - ageMs, nowMs);
+    return qBound(session.createdMs, nowMs - qBound<qint64>(0, ageUs / 1000, nowMs), nowMs);
 }
 
 void FeedServer::connectionClosed(Connection *connection)

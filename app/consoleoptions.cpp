@@ -63,11 +63,11 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("Seconds a disconnected session is kept for resume (default 120)."),
         QStringLiteral("SECONDS"));
     const QCommandLineOption httpPort(QStringLiteral("http-port"),
-        QStringLiteral("Port of the metrics endpoint (/metrics, /healthz); 0 picks a free one, "
-                       "-1 turns it off (default 9464)."),
+        QStringLiteral("Port of the HTTP endpoint (/metrics, /healthz, and the browser client "
+                       "at /); 0 picks a free one, -1 turns it off (default 9464)."),
         QStringLiteral("PORT"));
     const QCommandLineOption httpBind(QStringLiteral("http-bind"),
-        QStringLiteral("Address of the metrics endpoint (default 127.0.0.1)."),
+        QStringLiteral("Address of the HTTP endpoint (default 127.0.0.1)."),
         QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1"));
     const QCommandLineOption replay(QStringLiteral("replay"),
         QStringLiteral("Replay a recorded Betfair Exchange Stream file into the book."),
@@ -103,8 +103,8 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     const QCommandLineOption tlsKey(QStringLiteral("tls-key"),
         QStringLiteral("The PEM private key of --tls-cert."), QStringLiteral("PATH"));
     const QCommandLineOption origins(QStringLiteral("allowed-origins"),
-        QStringLiteral("Comma-separated origins browsers may connect from; others get 403 "
-                       "(default: any)."),
+        QStringLiteral("Comma-separated origins browsers may connect from; others get 403. "
+                       "The console's own HTTP endpoint is always allowed (default: any)."),
         QStringLiteral("LIST"));
     const QCommandLineOption perAddress(QStringLiteral("max-connections-per-address"),
         QStringLiteral("Connections one source address may hold; 0 is no limit (default 0)."),

@@ -253,6 +253,10 @@ void EngineCore::start(const BookData &book)
             delete std::exchange(m_http, nullptr);
         }
     }
+    if (m_http) {
+        m_http->setFeedUrl(m_server->url());
+        m_server->allowOrigins(m_http->pageOrigins());
+    }
     m_metricsTimer->start();
     setSimulatorEnabled(m_config.simulate);
     Q_EMIT started(m_server->url());

@@ -86,6 +86,7 @@ void FeedClient::dropConnection(const QString &reason)
     if (!m_socket)
         return;
     m_lastCloseReason = reason;
+    m_dropped = true;
     m_socket->abort();
 }
 
@@ -93,6 +94,7 @@ void FeedClient::connectNow()
 {
     if (m_stopping)
         return;
+    m_dropped = false;
     if (m_socket) {
         m_socket->disconnect(this);
         m_socket->abort();
@@ -110,6 +112,7 @@ void FeedClient::connectNow()
     if (m_stats.connects > 0 || m_attempt > 0)
         ++m_stats.reconnects;
     setState(State::Connecting);
+    m_attemptStartedUs = now();
     if (!m_config.trustedCertificates.isEmpty()) {
         QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
         QList<QSslCertificate> authorities = tls.caCertificates();
@@ -156,10 +159,11 @@ void FeedClient::onConnected()
 void FeedClient::onDisconnected()
 {
     QWebSocket *socket = m_socket;
-    // Without a close frame from the server (refused, reset, cut) the close was abnormal,
-    // whatever default code the socket reports: 1006, as browsers say.
-    const bool abnormal
-        = socket->closeReason().isEmpty() && socket->error() != QAbstractSocket::UnknownSocketError;
+    // Without a close frame from the server (refused, reset, cut, or given up by us) the
+    // close was abnormal, whatever default code the socket reports: 1006, as browsers say.
+    const bool abnormal = std::exchange(m_dropped, false)
+        || (socket->closeReason().isEmpty()
+            && socket->error() != QAbstractSocket::UnknownSocketError);
     m_lastCloseCode = abnormal ? 1006 : int(socket->closeCode());
     if (!socket->closeReason().isEmpty())
         m_lastCloseReason = socket->closeReason();
@@ -205,10 +209,16 @@ void FeedClient::scheduleReconnect(int minimumDelayMs)
 
 void FeedClient::checkLiveness()
 {
+    if (m_state == State::Connecting) {
+        const qint64 waitedUs = now() - m_attemptStartedUs;
+        if (waitedUs > qint64(m_config.connectTimeoutMs) * 1000)
+            dropConnection(QStringLiteral("no connection within %1 ms").arg(waitedUs / 1000));
+        return;
+    }
     if (m_state != State::Live && m_state != State::Handshaking)
         return;
-    const qint64 silentUs = now() - m_lastMessageUs;
     const qint64 limitUs = qint64(m_heartbeatIntervalMs) * m_config.staleAfterHeartbeats * 1000;
+    const qint64 silentUs = now() - m_lastMessageUs;
     if (silentUs <= limitUs)
         return;
     if (!m_stale) {

@@ -40,6 +40,12 @@ struct FeedClientConfig
     int stableAfterMs = 10000;
     // Without any message for this many heartbeat intervals the client calls itself stale.
     int staleAfterHeartbeats = 3;
+    // A connection attempt not open by then is given up and tried again after the backoff:
+    // on a network that drops every packet an attempt would otherwise wait for the system's
+    // own timeout, minutes, while the network may long be back. Ten seconds, as long as the
+    // server gives a connection to say hello, leaves a busy server in a reconnect storm
+    // time to answer before its clients pile a second attempt on the first.
+    int connectTimeoutMs = 10000;
     bool sendAcks = true;
     bool sendTelemetry = true;
     // Telemetry leaves in small batches: at most this many events once a second.
@@ -171,6 +177,7 @@ private:
     int m_heartbeatIntervalMs = 2000;
     qint64 m_lastMessageUs = 0;
     qint64 m_connectedAtUs = 0;
+    qint64 m_attemptStartedUs = 0;
     bool m_stale = false;
     qint64 m_staleSinceUs = 0;
     int m_attempt = 0;
@@ -179,6 +186,7 @@ private:
     int m_lastCloseCode = 0;
     QString m_lastCloseReason;
     bool m_stopping = false;
+    bool m_dropped = false; // the connection was cut by dropConnection()
     QTimer m_reconnectTimer;
     QTimer m_livenessTimer;
     QTimer m_telemetryTimer;

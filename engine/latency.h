@@ -51,6 +51,8 @@ public:
     /// [0, arrival - commit].
     qint64 addSample(qint64 commitUs, qint64 peerReceiveUs, qint64 arrivalUs);
     qint64 offset() const { return m_offset; }
+    /// False until the first sample: offset() is then a guess of zero.
+    bool hasEstimate() const { return !m_bounds.isEmpty(); }
 
 private:
     struct Bounds

@@ -1,13 +1,44 @@
 #include "metricsendpoint.h"
 
+#include <QCoreApplication>
+#include <QFile>
 #include <QHttpServer>
 #include <QHttpServerRequest>
 #include <QHttpServerResponse>
+#include <QJsonDocument>
+#include <QJsonObject>
 
 Q_LOGGING_CATEGORY(lcHttp, "oddsdesk.engine.http", QtWarningMsg)
 
+// The browser client's files live in the engine library as a Qt resource (web.qrc); a
+// static library's resources must be pulled in by name, and only outside any namespace.
+static void initWebResources()
+{
+    Q_INIT_RESOURCE(web);
+}
+
 namespace OddsDesk {
 namespace {
+
+// The browser client's files, by the path they are served at.
+struct WebFile
+{
+    const char *path;
+    const char *resource;
+    const char *contentType;
+};
+
+constexpr WebFile WebFiles[] = {
+    {"/", ":/web/index.html", "text/html; charset=utf-8"},
+    {"/app.js", ":/web/app.js", "text/javascript; charset=utf-8"},
+    {"/style.css", ":/web/style.css", "text/css; charset=utf-8"},
+    {"/favicon.svg", ":/web/favicon.svg", "image/svg+xml"},
+};
+
+// The page may load only its own files and talk only to its own server and a WebSocket
+// feed; it may not be framed by another site.
+constexpr char WebSecurityPolicy[]
+    = "default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'";
 
 // Prometheus' own media type for the text format.
 constexpr char PrometheusContentType[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -41,6 +72,26 @@ QHttpServerResponse refuseBody()
 {
     return QHttpServerResponse(QByteArray("requests to this endpoint carry no body\n"),
         QHttpServerResponse::StatusCode::PayloadTooLarge);
+}
+
+QHttpServerResponse webResponse(const QByteArray &contentType, const QByteArray &body)
+{
+    QHttpServerResponse response(contentType, body);
+    response.setHeader("Content-Security-Policy", WebSecurityPolicy);
+    response.setHeader("X-Content-Type-Options", "nosniff");
+    // A console upgraded in place serves a new page; the browser must not keep the old one.
+    response.setHeader("Cache-Control", "no-cache");
+    return response;
+}
+
+QHttpServerResponse webFile(const WebFile &file)
+{
+    QFile resource(QString::fromLatin1(file.resource));
+    if (!resource.open(QIODevice::ReadOnly)) {
+        qCWarning(lcHttp) << "the web client's" << file.resource << "is missing from the build";
+        return QHttpServerResponse(QHttpServerResponse::StatusCode::NotFound);
+    }
+    return webResponse(file.contentType, resource.readAll());
 }
 
 } // namespace
@@ -127,6 +178,26 @@ MetricsEndpoint::MetricsEndpoint(QObject *parent)
             return refuseBody();
         return QHttpServerResponse(QByteArray("text/plain"), QByteArray("ok\n"));
     });
+
+    initWebResources();
+    for (const WebFile &file : WebFiles) {
+        m_server->route(QString::fromLatin1(file.path), Method::Get,
+            [&file](const QHttpServerRequest &request) {
+                if (!request.body().isEmpty())
+                    return refuseBody();
+                return webFile(file);
+            });
+    }
+    m_server->route(
+        QStringLiteral("/feed.json"), Method::Get, [this](const QHttpServerRequest &request) {
+            if (!request.body().isEmpty())
+                return refuseBody();
+            QJsonObject feed;
+            feed.insert(QStringLiteral("url"), m_feedUrl.toString());
+            feed.insert(QStringLiteral("version"), QCoreApplication::applicationVersion());
+            return webResponse(
+                "application/json", QJsonDocument(feed).toJson(QJsonDocument::Compact) + '\n');
+        });
 }
 
 MetricsEndpoint::~MetricsEndpoint() = default;
@@ -145,6 +216,21 @@ bool MetricsEndpoint::listen(const QHostAddress &address, quint16 port)
     m_url.setHost(address.toString());
     m_url.setPort(bound);
     return true;
+}
+
+QStringList MetricsEndpoint::pageOrigins() const
+{
+    if (!m_url.isValid())
+        return {};
+    const QHostAddress address(m_url.host());
+    if (address == QHostAddress::Any || address == QHostAddress::AnyIPv6
+        || address == QHostAddress::AnyIPv4)
+        return {};
+    // Scheme, host and port, as a browser writes an origin: no path, no trailing slash.
+    QStringList origins {QStringLiteral("http://") + m_url.authority()};
+    if (address.isLoopback())
+        origins.append(QStringLiteral("http://localhost:%1").arg(m_url.port()));
+    return origins;
 }
 
 void MetricsEndpoint::update(const FeedMetrics &interval)

@@ -40,9 +40,12 @@ private:
     qint64 m_latencySumUs = 0;
 };
 
-/// The operators' HTTP endpoint: GET /metrics (Prometheus text) and GET /healthz. It serves
-/// only those paths, only GET, and refuses requests with a body. It renders from the totals
-/// it was last given, so a scrape never waits on the engine's sessions.
+/// The console's HTTP endpoint: GET /metrics (Prometheus text) and GET /healthz for
+/// operators, and the browser client for support staff: the page at / with its script and
+/// style (built into the program as a Qt resource) and /feed.json, which tells the page
+/// where the feed is. It serves only those paths, only GET, and refuses requests with a
+/// body. It renders from the totals it was last given, so a scrape never waits on the
+/// engine's sessions.
 class MetricsEndpoint : public QObject
 {
     Q_OBJECT
@@ -55,6 +58,14 @@ public:
     bool listen(const QHostAddress &address, quint16 port);
     QString errorString() const { return m_errorString; }
     QUrl url() const { return m_url; }
+    /// The origins a browser names when it runs the page served here: the endpoint's own
+    /// http://ADDRESS:PORT, and for a loopback address its localhost spelling too. Empty when
+    /// the endpoint listens on every address, since the page's origin is then whatever host
+    /// name the browser used.
+    QStringList pageOrigins() const;
+
+    /// The feed's ws:// or wss:// URL, which /feed.json hands to the page.
+    void setFeedUrl(const QUrl &url) { m_feedUrl = url; }
 
     void update(const FeedMetrics &interval);
     const MetricsTotals &totals() const { return m_totals; }
@@ -63,6 +74,7 @@ private:
     std::unique_ptr<QHttpServer> m_server;
     MetricsTotals m_totals;
     QUrl m_url;
+    QUrl m_feedUrl;
     QString m_errorString;
 };
 

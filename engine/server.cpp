@@ -12,6 +12,7 @@
 #include <QRandomGenerator>
 #include <QWebSocket>
 #include <QWebSocketServer>
+#include <QtNumeric>
 
 #include <algorithm>
 
@@ -43,6 +44,18 @@ QString randomHex(int bytes)
 QString closeCodeText(QWebSocketProtocol::CloseCode code)
 {
     return QString::number(int(code));
+}
+
+// What a client wrote (its name, a close reason), made fit for one line of the log: no
+// client may write lines of its own into the operator's log.
+QString oneLine(const QString &untrusted, int maxLength = 200)
+{
+    QString text = untrusted.left(maxLength);
+    for (QChar &c : text) {
+        if (!c.isPrint())
+            c = QLatin1Char(' ');
+    }
+    return text;
 }
 
 } // namespace
@@ -143,12 +156,14 @@ public:
     void close(QWebSocketProtocol::CloseCode code, const QString &reason)
     {
         m_state = State::Closing;
+        m_closeCode = code;
         m_closeReason = reason;
         // A close reason travels in a control frame: at most 123 bytes.
         m_socket->close(code, reason.left(120));
     }
 
     QString closeReason() const { return m_closeReason; }
+    QWebSocketProtocol::CloseCode closeCode() const { return m_closeCode; }
 
 private:
     void touch() { m_lastInboundUs = monotonicMicros(); }
@@ -207,6 +222,7 @@ private:
     Session *m_session = nullptr;
     QString m_remote;
     QString m_closeReason;
+    QWebSocketProtocol::CloseCode m_closeCode = QWebSocketProtocol::CloseCodeNormal;
     qint64 m_connectedUs = 0;
     qint64 m_lastInboundUs = 0;
 };
@@ -447,8 +463,9 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
     }
 
     if (!session) {
-        qCInfo(lcNet).noquote() << "resume of" << id << "refused:" << refusal;
         session = createSession(connection, hello);
+        qCInfo(lcNet).noquote() << "resume of" << oneLine(id, 64) << "refused:" << refusal
+                                << "- fell back to a snapshot in session" << session->id;
         session->user = user;
         ++session->reconnects;
         ++session->snapshotFallbacks;
@@ -468,6 +485,8 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
         session->connection = nullptr;
         addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("taken-over"),
             QStringLiteral("previous connection %1 replaced").arg(old->remote()));
+        qCInfo(lcNet).noquote() << "session" << id << "taken over from" << old->remote() << "by"
+                                << connection->remote();
         old->close(QWebSocketProtocol::CloseCode(SessionTakenOverCloseCode),
             QStringLiteral("session taken over by a newer connection"));
     }
@@ -530,6 +549,10 @@ Session *FeedServer::createSession(Connection *connection, const pb::Hello &hell
     session->remoteAddress = connection->remote();
     session->createdMs = wallMillis();
     m_sessions.insert(session->id, session);
+    qCInfo(lcNet).noquote() << "session" << session->id << "opened by"
+                            << oneLine(session->clientName, 64)
+                            << oneLine(session->clientVersion, 32) << "from"
+                            << session->remoteAddress;
     return session.get();
 }
 
@@ -720,8 +743,33 @@ void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &te
         const QString reason = QString::fromStdString(event.reason()).left(200);
         if (!reason.isEmpty())
             detail = detail.isEmpty() ? reason : detail + QStringLiteral(": ") + reason;
-        addTimeline(session, TimelineEntry::Source::Client, kind, detail);
+        addTimeline(session, TimelineEntry::Source::Client, kind, detail,
+            clientEventTimeMs(*session, event));
     }
+}
+
+qint64 FeedServer::clientEventTimeMs(const Session &session, const pb::TelemetryEvent &event) const
+{
+    // A client reports what it saw in batches, up to a second later, and what happened while
+    // it was cut off only after it is back: timed on arrival, its drop would sort after its
+    // return. So an event is timed when the client says it happened, on our clock through
+    // the offset its acks measured; a stale report says how long the silence lasted, and is
+    // timed when the silence began.
+    const qint64 nowMs = wallMillis();
+    if (!session.clock.hasEstimate())
+        return nowMs; // no measure of its clock yet: only the arrival can be trusted
+    // Its times are the client's to choose: arithmetic on them must not overflow.
+    qint64 happenedUs = 0;
+    const qint64 silenceUs
+        = event.kind() == pb::TelemetryEvent::KIND_STALE ? qint64(event.delay_ms()) * 1000 : 0;
+    qint64 ageUs = 0;
+    if (qSubOverflow(qint64(event.time_us()), session.clock.offset(), &happenedUs)
+        || qSubOverflow(happenedUs, silenceUs, &happenedUs)
+        || qSubOverflow(monotonicMicros(), happenedUs, &ageUs))
+        return nowMs;
+    // The client's word, within what can be true: not after it arrived, not before the
+    // session existed.
+    return qBound(session.createdMs, nowMs - qBound<qint64>(0, ageUs / 1000, nowMs), nowMs);
 }
 
 void FeedServer::connectionClosed(Connection *connection)
@@ -741,9 +789,11 @@ void FeedServer::connectionClosed(Connection *connection)
             const QString why = connection->closeReason().isEmpty()
                 ? QStringLiteral("peer closed with %1 %2")
                       .arg(closeCodeText(socket->closeCode()), socket->closeReason())
-                : connection->closeReason();
+                : QStringLiteral("closed with %1 %2")
+                      .arg(closeCodeText(connection->closeCode()), connection->closeReason());
             addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("closed"), why);
-            qCInfo(lcNet).noquote() << "session" << session->id << "disconnected:" << why;
+            qCInfo(lcNet).noquote() << "session" << session->id << "from" << connection->remote()
+                                    << "disconnected:" << oneLine(why);
         }
     } else if (socket->closeCode() == QWebSocketProtocol::CloseCodeTooMuchData) {
         ++m_protocolErrors;
@@ -791,7 +841,7 @@ void FeedServer::housekeeping()
             if (nowUs - connection->lastInboundUs() > deadUs) {
                 const QString why = QStringLiteral("silent for %1 ms: connection presumed dead")
                                         .arg((nowUs - connection->lastInboundUs()) / 1000);
-                qCInfo(lcNet).noquote() << "session" << connection->label() << why;
+                // Logged once, as the close of the session, by connectionClosed().
                 if (Session *session = connection->session()) {
                     addTimeline(
                         session, TimelineEntry::Source::Engine, QStringLiteral("dead"), why);
@@ -820,6 +870,16 @@ void FeedServer::housekeeping()
             it = m_sessions.erase(it);
         else
             ++it;
+    }
+}
+
+void FeedServer::allowOrigins(const QStringList &origins)
+{
+    if (m_config.allowedOrigins.isEmpty())
+        return;
+    for (const QString &origin : origins) {
+        if (!m_config.allowedOrigins.contains(origin))
+            m_config.allowedOrigins.append(origin);
     }
 }
 
@@ -982,17 +1042,25 @@ bool FeedServer::resyncSession(const QString &id)
     Session *s = it->get();
     addTimeline(s, TimelineEntry::Source::Engine, QStringLiteral("resync-by-desk"),
         QStringLiteral("fresh snapshot sent"));
+    qCInfo(lcNet).noquote() << "session" << id << "resynchronised by the desk";
     m_feed->flush();
     sendSnapshot(s);
     return true;
 }
 
-void FeedServer::addTimeline(
-    Session *session, TimelineEntry::Source source, const QString &kind, const QString &detail)
+void FeedServer::addTimeline(Session *session, TimelineEntry::Source source, const QString &kind,
+    const QString &detail, qint64 timeMs)
 {
-    session->timeline.push_back(TimelineEntry {wallMillis(), source, kind, detail});
-    while (session->timeline.size() > size_t(m_config.timelineCapacity))
-        session->timeline.pop_front();
+    if (timeMs == 0)
+        timeMs = wallMillis();
+    // After every entry of the same millisecond or earlier: what arrives together keeps the
+    // order it came in.
+    auto &timeline = session->timeline;
+    const auto at = std::upper_bound(timeline.begin(), timeline.end(), timeMs,
+        [](qint64 time, const TimelineEntry &entry) { return time < entry.timeMs; });
+    timeline.insert(at, TimelineEntry {timeMs, source, kind, detail});
+    while (timeline.size() > size_t(m_config.timelineCapacity))
+        timeline.pop_front();
 }
 
 } // namespace OddsDesk

@@ -74,6 +74,10 @@ public:
     QUrl url() const;
     quint16 port() const;
 
+    /// Adds \a origins to the browsers' allow-list, when there is one (an empty list lets
+    /// every origin in, and stays so): the console's own web client must get in.
+    void allowOrigins(const QStringList &origins);
+
     /// Closes every connection with \a code; sessions are kept for resume.
     void closeAll(QWebSocketProtocol::CloseCode code, const QString &reason);
     /// Cuts every connection at once without a close handshake (the demo's "restart the
@@ -119,8 +123,10 @@ private:
     void attach(Session *session, Connection *connection);
     void sendSnapshot(Session *session);
     void sendBatch(Session *session, const FeedBatch &batch);
-    void addTimeline(
-        Session *session, TimelineEntry::Source source, const QString &kind, const QString &detail);
+    /// Adds an entry at \a timeMs (now, when not given), in time order.
+    void addTimeline(Session *session, TimelineEntry::Source source, const QString &kind,
+        const QString &detail, qint64 timeMs = 0);
+    qint64 clientEventTimeMs(const Session &session, const pb::TelemetryEvent &event) const;
     SessionSummary summarize(const Session &session, qint64 nowUs) const;
     bool isStaleNow(const Session &session, qint64 nowUs) const;
 

@@ -4,6 +4,8 @@
 #include "feedclient.h"
 
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QProcess>
@@ -283,6 +285,18 @@ void tst_Headless::metricsEndpointForOperators()
             QString::fromUtf8(promtool.readAllStandardOutput() + promtool.readAllStandardError())));
 
     QCOMPARE(fetch(network, http.resolved(QUrl(QStringLiteral("/healthz")))).status, 200);
+    // The browser client, from the program itself, and where it finds the feed.
+    const HttpAnswer page = fetch(network, http.resolved(QUrl(QStringLiteral("/"))));
+    QCOMPARE(page.status, 200);
+    QVERIFY(page.body.contains("<title>OddsDesk live odds</title>"));
+    QVERIFY(page.body.contains("src=\"app.js\""));
+    const HttpAnswer script = fetch(network, http.resolved(QUrl(QStringLiteral("/app.js"))));
+    QCOMPARE(script.status, 200);
+    QVERIFY(script.body.contains("oddsdesk.v1+json"));
+    const HttpAnswer feed = fetch(network, http.resolved(QUrl(QStringLiteral("/feed.json"))));
+    QCOMPARE(feed.status, 200);
+    QCOMPARE(QJsonDocument::fromJson(feed.body).object().value(QStringLiteral("url")).toString(),
+        url.toString());
     QCOMPARE(fetch(network, http.resolved(QUrl(QStringLiteral("/admin")))).status, 404);
     const HttpAnswer posted
         = fetch(network, http.resolved(QUrl(QStringLiteral("/metrics"))), QByteArray("x=1"));

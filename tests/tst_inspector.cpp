@@ -458,6 +458,21 @@ void tst_Inspector::timelineRefreshIsMinimal()
     QCOMPARE(inserted.at(0).at(1).toInt(), 3);
     QCOMPARE(model.rowCount(), 5);
     QCOMPARE(model.index(4, TimelineModel::KindColumn).data().toString(), QStringLiteral("gap"));
+
+    // A client's report of something earlier arrives late: it goes in where it happened,
+    // and nothing else moves.
+    inserted.clear();
+    removed.clear();
+    timeline.insert(3, entry(1999, QStringLiteral("stale"), QStringLiteral("20000 ms")));
+    model.setEntries(timeline);
+    QCOMPARE(reset.count(), 0);
+    QCOMPARE(removed.count(), 0);
+    QCOMPARE(inserted.count(), 1);
+    QCOMPARE(inserted.at(0).at(1).toInt(), 3);
+    QCOMPARE(inserted.at(0).at(2).toInt(), 3);
+    QCOMPARE(model.rowCount(), 6);
+    for (int row = 0; row < timeline.size(); ++row)
+        QVERIFY(model.entries().at(row).kind == timeline.at(row).kind);
 }
 
 void tst_Inspector::watchesOnlyWhileVisible()

@@ -7,7 +7,12 @@
 #include "impairmentproxy.h"
 #include "server.h"
 #include "simulator.h"
+#ifdef ODDSDESK_WITH_UI
+#include "sessionreport.h"
+#endif
 
+#include <QJsonArray>
+#include <QJsonObject>
 #include <QSignalSpy>
 #include <QtTest>
 
@@ -81,6 +86,7 @@ private Q_SLOTS:
 
     void reconnectStormIsSpreadByJitter();
     void blackholedClientGoesStaleAndResumes();
+    void blackholedSessionTimelineTellsTheStory();
     void lateTimeoutOfOldConnectionSparesNewOne();
     void impairedNetworkEndsWithEqualBook_data();
     void impairedNetworkEndsWithEqualBook();
@@ -239,6 +245,156 @@ void tst_Resilience::blackholedClientGoesStaleAndResumes()
                                          && e.kind == QLatin1String("stale");
                                  }),
         5000);
+}
+
+namespace {
+
+// The index of the first entry at or after \a from that \a matches, or -1.
+template <typename Match>
+int indexOf(const QVector<TimelineEntry> &timeline, int from, Match matches)
+{
+    for (int i = qMax(0, from); i < timeline.size(); ++i) {
+        if (matches(timeline.at(i)))
+            return i;
+    }
+    return -1;
+}
+
+QString describe(const QVector<TimelineEntry> &timeline)
+{
+    QStringList lines;
+    for (const TimelineEntry &e : timeline) {
+        lines.append(QStringLiteral("%1 %2 %3: %4")
+                         .arg(e.timeMs)
+                         .arg(e.source == TimelineEntry::Source::Client ? "client" : "engine")
+                         .arg(e.kind, e.detail));
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
+} // namespace
+
+void tst_Resilience::blackholedSessionTimelineTellsTheStory()
+{
+    // A heartbeat of a second keeps the test near half a minute while the twenty seconds of
+    // blackhole are still twenty heartbeats.
+    m_server.reset();
+    m_config.heartbeatIntervalMs = 1000;
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+    ImpairmentProxy proxy(QHostAddress::LocalHost, m_server->port());
+    QVERIFY(proxy.listen());
+
+    FeedClientConfig config = clientConfig(proxy.wsUrl());
+    // Both sides wait for three heartbeats of silence by default, so the server's close of
+    // the dead connection and the client's first reconnect attempt come within the same
+    // quarter second, in either order. A client more patient by one heartbeat makes the
+    // order certain: the server closes first.
+    config.staleAfterHeartbeats = m_config.deadAfterHeartbeats + 1;
+    // An app that gives a hanging attempt three seconds: twenty seconds hold several.
+    config.connectTimeoutMs = 3000;
+    FeedClient client(config);
+    QSignalSpy welcomed(&client, &FeedClient::welcomed);
+    QSignalSpy scheduled(&client, &FeedClient::reconnectScheduled);
+    client.start();
+    QTRY_COMPARE(client.stats().snapshots, 1u);
+    const QString session = client.sessionId();
+
+    // Prices move all along, so both sides hear from each other (deltas one way, acks the
+    // other) up to the moment the network goes; each side's silence starts there.
+    PriceSimulator simulator(m_feed.get());
+    simulator.setSeed(7);
+    simulator.setRate(20);
+    simulator.setEnabled(true);
+    QTRY_VERIFY(client.stats().deltasApplied >= 10);
+
+    // Twenty seconds of a network that drops every packet, reconnect attempts included.
+    constexpr int BlackholeMs = 20000;
+    proxy.blackholeNetwork(true);
+    QTest::qWait(BlackholeMs);
+    proxy.blackholeNetwork(false);
+    QTRY_VERIFY_WITH_TIMEOUT(welcomed.count() >= 2, 10000);
+    QVERIFY(welcomed.last().first().toBool());
+    QCOMPARE(client.sessionId(), session);
+    simulator.setEnabled(false);
+    m_feed->flush();
+    QTRY_COMPARE(client.lastSequence(), m_feed->headSequence());
+
+    // Each attempt into the blackhole was given up after the connect timeout.
+    QVERIFY2(scheduled.count() >= 3, qPrintable(QString::number(scheduled.count())));
+    QStringList attempts;
+    for (const QList<QVariant> &s : std::as_const(scheduled))
+        attempts.append(
+            QStringLiteral("attempt %1 after %2 ms").arg(s.at(0).toInt()).arg(s.at(1).toInt()));
+
+    // The client's reports of the stale period and of the resume arrive after the welcome.
+    const auto hasClientEntry = [&](const QString &kind) {
+        const std::optional<SessionDetail> detail = m_server->sessionDetail(session);
+        return detail && indexOf(detail->timeline, 0, [&](const TimelineEntry &e) {
+            return e.source == TimelineEntry::Source::Client && e.kind == kind;
+        }) >= 0;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(hasClientEntry(QStringLiteral("client-resumed")), 5000);
+    const std::optional<SessionDetail> detail = m_server->sessionDetail(session);
+    QVERIFY(detail);
+    const QVector<TimelineEntry> &timeline = detail->timeline;
+    const QString story = describe(timeline);
+
+    // In order: the stale period as the client reported it, timed from when it began...
+    const int stale = indexOf(timeline, 0, [](const TimelineEntry &e) {
+        return e.source == TimelineEntry::Source::Client && e.kind == QLatin1String("stale");
+    });
+    QVERIFY2(stale >= 0, qPrintable(story));
+    // ...and lasting from the last message before the blackhole to the welcome after it.
+    const qint64 staleMs = timeline.at(stale).detail.section(QLatin1Char(' '), 0, 0).toLongLong();
+    QVERIFY2(staleMs >= BlackholeMs - 100, qPrintable(story));
+    // The server's close of the dead connection.
+    const int dead = indexOf(timeline, stale, [](const TimelineEntry &e) {
+        return e.source == TimelineEntry::Source::Engine && e.kind == QLatin1String("dead");
+    });
+    QVERIFY2(dead > stale, qPrintable(story));
+    const int closed = indexOf(timeline, dead, [](const TimelineEntry &e) {
+        return e.source == TimelineEntry::Source::Engine && e.kind == QLatin1String("closed");
+    });
+    QVERIFY2(closed > dead, qPrintable(story));
+    QVERIFY2(
+        timeline.at(closed).detail.contains(QStringLiteral("presumed dead")), qPrintable(story));
+    // The reconnect attempts with their delays, as the client made them.
+    int at = closed;
+    for (const QString &attempt : std::as_const(attempts)) {
+        at = indexOf(timeline, at + 1, [&](const TimelineEntry &e) {
+            return e.source == TimelineEntry::Source::Client
+                && e.kind == QLatin1String("reconnect-attempt") && e.detail == attempt;
+        });
+        QVERIFY2(
+            at >= 0, qPrintable(attempt + QStringLiteral(" missing or out of order in\n") + story));
+    }
+    // And the resume.
+    const int resumed = indexOf(timeline, at, [](const TimelineEntry &e) {
+        return e.source == TimelineEntry::Source::Engine && e.kind == QLatin1String("resumed");
+    });
+    QVERIFY2(resumed > at, qPrintable(story));
+    // No attempt sorts before the server's close.
+    const int firstAttempt = indexOf(timeline, 0,
+        [](const TimelineEntry &e) { return e.kind == QLatin1String("reconnect-attempt"); });
+    QVERIFY2(firstAttempt > closed, qPrintable(story));
+
+#ifdef ODDSDESK_WITH_UI
+    // The report support staff copy into a ticket holds the same entries in the same order.
+    const QJsonArray report
+        = sessionReport(*detail).object().value(QStringLiteral("timeline")).toArray();
+    QCOMPARE(report.size(), timeline.size());
+    for (int i = 0; i < timeline.size(); ++i) {
+        const QJsonObject entry = report.at(i).toObject();
+        const TimelineEntry &e = timeline.at(i);
+        QCOMPARE(entry.value(QStringLiteral("timeMs")).toInteger(), e.timeMs);
+        QCOMPARE(entry.value(QStringLiteral("source")).toString(),
+            e.source == TimelineEntry::Source::Client ? QStringLiteral("client")
+                                                      : QStringLiteral("engine"));
+        QCOMPARE(entry.value(QStringLiteral("kind")).toString(), e.kind);
+        QCOMPARE(entry.value(QStringLiteral("detail")).toString(), e.detail);
+    }
+#endif
 }
 
 void tst_Resilience::lateTimeoutOfOldConnectionSparesNewOne()

@@ -147,31 +147,45 @@ void TimelineModel::setEntries(QVector<TimelineEntry> entries)
     std::stable_sort(entries.begin(), entries.end(),
         [](const TimelineEntry &a, const TimelineEntry &b) { return a.timeMs < b.timeMs; });
 
-    // The first row of what we hold from which the rest is where the new list starts: the
-    // entries above it fell off the front of the engine's bounded timeline.
-    const int held = int(m_entries.size());
-    int dropped = 0;
-    for (; dropped < held; ++dropped) {
-        const int overlap = held - dropped;
-        if (overlap > entries.size())
+    // Both lists are in time order, and the engine's changes only in two ways: its oldest
+    // entries fall off the front of its bounded timeline, and new ones come in, at the end
+    // or, when a client reports late what happened earlier, between the entries held. So
+    // one walk through both finds every run to remove and every run to insert.
+    const auto heldLater = [&entries](const TimelineEntry &held, int from) {
+        for (int k = from; k < entries.size(); ++k) {
+            if (sameEntry(held, entries.at(k)))
+                return true;
+        }
+        return false;
+    };
+    int row = 0;
+    int next = 0;
+    while (row < m_entries.size() || next < entries.size()) {
+        if (row < m_entries.size() && next < entries.size()
+            && sameEntry(m_entries.at(row), entries.at(next))) {
+            ++row;
+            ++next;
             continue;
-        bool same = true;
-        for (int i = 0; i < overlap && same; ++i)
-            same = sameEntry(m_entries.at(dropped + i), entries.at(i));
-        if (same)
-            break;
-    }
-
-    if (dropped > 0) {
-        beginRemoveRows(QModelIndex(), 0, dropped - 1);
-        m_entries.remove(0, dropped);
-        endRemoveRows();
-    }
-    const int kept = int(m_entries.size());
-    if (entries.size() > kept) {
-        beginInsertRows(QModelIndex(), kept, int(entries.size()) - 1);
-        m_entries.append(entries.mid(kept));
+        }
+        if (row < m_entries.size() && !heldLater(m_entries.at(row), next)) {
+            int end = row + 1;
+            while (end < m_entries.size() && !heldLater(m_entries.at(end), next))
+                ++end;
+            beginRemoveRows(QModelIndex(), row, end - 1);
+            m_entries.remove(row, end - row);
+            endRemoveRows();
+            continue;
+        }
+        int end = next + 1;
+        while (end < entries.size()
+            && !(row < m_entries.size() && sameEntry(m_entries.at(row), entries.at(end))))
+            ++end;
+        beginInsertRows(QModelIndex(), row, row + (end - next) - 1);
+        for (int k = next; k < end; ++k)
+            m_entries.insert(row + (k - next), entries.at(k));
         endInsertRows();
+        row += end - next;
+        next = end;
     }
 }
 

@@ -680,6 +680,12 @@ void ImpairmentProxy::blackholeAll(bool on)
         link->setBlackholed(on);
 }
 
+void ImpairmentProxy::blackholeNetwork(bool on)
+{
+    m_networkBlackholed = on;
+    blackholeAll(on);
+}
+
 bool ImpairmentProxy::blackhole(int index, bool on)
 {
     Link *link = linkAt(index);
@@ -726,6 +732,8 @@ void ImpairmentProxy::acceptPending()
         Link *link = new Link(this, client);
         m_links.push_back(link);
         m_counters.connectionsOpen = m_links.size();
+        if (m_networkBlackholed)
+            link->setBlackholed(true);
         link->start();
         Q_EMIT connectionCountChanged(connectionCount());
     }

@@ -126,6 +126,11 @@ public:
     /// queued are delivered once it is turned off, as TCP would retransmit them.
     void blackholeAll(bool on);
     bool blackhole(int index, bool on);
+    /// The whole path is gone: like blackholeAll(), and while on, every new connection is
+    /// blackholed from its start too (its TCP handshake succeeds, on loopback, and then
+    /// nothing moves, not even the WebSocket upgrade), as on a network that drops every
+    /// packet. Turning it off releases them all.
+    void blackholeNetwork(bool on);
     /// Holds both directions of every connection for ms milliseconds.
     void stallAll(int ms);
     bool stall(int index, int ms);
@@ -169,6 +174,7 @@ private:
     qint64 m_lastFaultRollUs = 0;
     std::vector<Link *> m_links;
     ImpairmentCounters m_counters;
+    bool m_networkBlackholed = false;
 };
 
 } // namespace OddsDesk::Testing

@@ -206,7 +206,8 @@ private:
     void type(const QString &text);
     void key(Qt::Key key, Qt::KeyboardModifiers modifiers = Qt::NoModifier);
     QString shown(quint32 marketId, int column) const;
-    void grab(const QString &name);
+    /// Saves \a widget (the window when null) when ODDSDESK_SCREENSHOT_DIR is set.
+    void grab(const QString &name, QWidget *widget = nullptr);
     void selectMarkets(quint32 firstMarket, int firstColumn, int rows, int columns);
     template <typename Dialog> Dialog *waitFor(const QString &name);
 
@@ -317,14 +318,14 @@ QString tst_MainWindow::shown(quint32 marketId, int column) const
     return model->index(model->rowOfMarket(marketId), column).data().toString();
 }
 
-void tst_MainWindow::grab(const QString &name)
+void tst_MainWindow::grab(const QString &name, QWidget *widget)
 {
     const QString dir = qEnvironmentVariable("ODDSDESK_SCREENSHOT_DIR");
     if (dir.isEmpty())
         return;
     QDir().mkpath(dir);
     const QString path = dir + QLatin1Char('/') + name + QStringLiteral(".png");
-    QVERIFY2(m_window->grab().save(path), qPrintable(path));
+    QVERIFY2((widget ? widget : m_window.get())->grab().save(path), qPrintable(path));
     qInfo("saved %s", qPrintable(path));
 }
 
@@ -448,6 +449,7 @@ void tst_MainWindow::priceMovedWhileTyping()
     QVERIFY2(box->informativeText().contains(QStringLiteral("you saw 3.90, it is now 4.00; you set "
                                                             "4.20")),
         qPrintable(box->informativeText()));
+    grab(QStringLiteral("conflict"), box);
     QTest::qWait(QuietMs);
     QVERIFY(!m_client->sawPrice(DrawSelection, 420));
     QCOMPARE(shown(MatchOdds, BookModel::Price2Column), QStringLiteral("4.00"));
@@ -670,6 +672,7 @@ void tst_MainWindow::auditLogShowsAndExports()
     QCOMPARE(cellText(0, AuditModel::FieldColumn), QStringLiteral("status"));
     QVERIFY(!cellText(0, AuditModel::BulkColumn).isEmpty());
     QCOMPARE(cellText(0, AuditModel::BulkColumn), cellText(1, AuditModel::BulkColumn));
+    grab(QStringLiteral("audit"), audit);
 
     // A name filters, typed into the box.
     audit->textFilter()->setFocus();

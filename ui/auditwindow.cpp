@@ -70,8 +70,10 @@ QVariant AuditModel::data(const QModelIndex &index, int role) const
     const MarketInfo *market = m_book->market(e.marketId);
     switch (index.column()) {
     case TimeColumn:
-        return QDateTime::fromMSecsSinceEpoch(e.timeMs).toString(
-            role == Qt::ToolTipRole ? Qt::ISODateWithMs : Qt::ISODate);
+        return role == Qt::ToolTipRole
+            ? QDateTime::fromMSecsSinceEpoch(e.timeMs).toUTC().toString(Qt::ISODateWithMs)
+            : QDateTime::fromMSecsSinceEpoch(e.timeMs).toString(
+                QStringLiteral("yyyy-MM-dd HH:mm:ss"));
     case UserColumn:
         return e.user;
     case SourceColumn:
@@ -166,11 +168,16 @@ AuditWindow::AuditWindow(Engine *engine, const BookModel *book, QWidget *parent)
     m_table->verticalHeader()->hide();
     m_table->horizontalHeader()->setStretchLastSection(true);
     m_table->setAlternatingRowColors(true);
+    // Widths from the font, as in the grid: every column fits in the window's width.
     const QFontMetrics metrics = m_table->fontMetrics();
-    m_table->horizontalHeader()->resizeSection(AuditModel::TimeColumn,
-        metrics.horizontalAdvance(QStringLiteral("2026-12-31T23:59:59Z")) + 16);
-    m_table->horizontalHeader()->resizeSection(
-        AuditModel::EventColumn, metrics.horizontalAdvance(QLatin1Char('n')) * 24);
+    const auto chars = [&metrics](int count) {
+        return metrics.horizontalAdvance(QLatin1Char('n')) * count + 12;
+    };
+    const int widths[AuditModel::ColumnCount] = {
+        metrics.horizontalAdvance(QStringLiteral("2026-12-31 23:59:59")) + 16, chars(10), chars(7),
+        chars(24), chars(18), chars(14), chars(6), chars(9), chars(9), chars(7), chars(8)};
+    for (int column = 0; column < AuditModel::ColumnCount; ++column)
+        m_table->horizontalHeader()->resizeSection(column, widths[column]);
 
     m_refreshTimer->setSingleShot(true);
     m_refreshTimer->setInterval(RefreshDelayMs);
@@ -219,7 +226,7 @@ AuditWindow::AuditWindow(Engine *engine, const BookModel *book, QWidget *parent)
     layout->addLayout(filters);
     layout->addWidget(m_table, 1);
     layout->addWidget(m_status);
-    resize(1100, 600);
+    resize(1280, 600);
 }
 
 QString AuditWindow::statusText() const

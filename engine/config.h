@@ -56,6 +56,10 @@ struct ServerConfig
     // it they are dropped and the session is flagged.
     int telemetryPerSecond = 5;
     int telemetryBurst = 20;
+    // A client that keeps the protocol's pace (one message a second) never has one dropped;
+    // one that has had this many dropped is flooding, and is closed (1008) rather than
+    // decoded forever.
+    int telemetryDropsBeforeClose = 100;
     // When the server goes away, it asks clients to spread their return over a window of
     // two milliseconds per session (500 returns a second, a quarter of the accept rate),
     // at least 3 s and at most 30 s. Three seconds keeps any 100 ms of a 500-client storm

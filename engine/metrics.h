@@ -32,8 +32,9 @@ enum class Refusal : int {
     Origin, // a browser from an origin not allowed (403)
     BadHandshake, // a WebSocket handshake that failed or timed out
     TelemetryDropped, // a telemetry message over the session's rate, dropped
+    TelemetryFlood, // so many dropped that the session is closed (1008)
 };
-inline constexpr int RefusalCount = int(Refusal::TelemetryDropped) + 1;
+inline constexpr int RefusalCount = int(Refusal::TelemetryFlood) + 1;
 
 /// The label of \a reason on /metrics and in the log: "hello_rate", "too_big", ...
 const char *refusalName(Refusal reason);

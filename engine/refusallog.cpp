@@ -37,6 +37,8 @@ const char *refusalName(Refusal reason)
         return "bad_handshake";
     case Refusal::TelemetryDropped:
         return "telemetry_dropped";
+    case Refusal::TelemetryFlood:
+        return "telemetry_flood";
     }
     return "unknown";
 }

@@ -680,6 +680,13 @@ void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &te
                 .arg(session->id)
                 .arg(m_config.telemetryPerSecond),
             nowUs);
+        if (session->telemetryDropped >= quint64(m_config.telemetryDropsBeforeClose)) {
+            connection->fail(Refusal::TelemetryFlood, pb::Error::CODE_POLICY,
+                QWebSocketProtocol::CloseCodePolicyViolated,
+                QStringLiteral("telemetry far faster than %1 a second")
+                    .arg(m_config.telemetryPerSecond));
+            return;
+        }
         if (session->telemetryDropped++ == 0) {
             addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("telemetry-flood"),
                 QStringLiteral("over %1 messages a second").arg(m_config.telemetryPerSecond));

@@ -10,7 +10,10 @@
 #include "codec.h"
 #include "refusallog.h"
 
+#include <QSet>
 #include <QtTest>
+
+#include <google/protobuf/descriptor.h>
 
 using namespace OddsDesk;
 
@@ -56,6 +59,7 @@ private Q_SLOTS:
     void frames_data();
     void frames();
     void invalidUtf8IsRefusedWithoutFloodingTheLog();
+    void clientMessageTypesAreAllScanned();
     void hellos_data();
     void hellos();
     void rateLimiterBurstsThenRefills();
@@ -180,6 +184,39 @@ void tst_ClientInput::invalidUtf8IsRefusedWithoutFloodingTheLog()
     // Protobuf's own complaint comes through our category, and only once in the second.
     QCOMPARE(g_logged.size(), 1);
     QVERIFY2(g_logged.first().contains(QStringLiteral("UTF-8")), qPrintable(g_logged.first()));
+}
+
+void tst_ClientInput::clientMessageTypesAreAllScanned()
+{
+    // The frame check looks for unknown fields in each of these by name (clientframe.cpp,
+    // hasUnknownFields): a message type added to ClientMessage must be added there too.
+    QSet<QString> seen;
+    QVector<const google::protobuf::Descriptor *> todo {pb::ClientMessage::descriptor()};
+    while (!todo.isEmpty()) {
+        const google::protobuf::Descriptor *type = todo.takeLast();
+        if (seen.contains(QString::fromStdString(type->full_name())))
+            continue;
+        seen.insert(QString::fromStdString(type->full_name()));
+        for (int i = 0; i < type->field_count(); ++i) {
+            if (type->field(i)->message_type())
+                todo.append(type->field(i)->message_type());
+        }
+    }
+    QCOMPARE(seen,
+        QSet<QString>({QStringLiteral("oddsdesk.v1.ClientMessage"),
+            QStringLiteral("oddsdesk.v1.Hello"), QStringLiteral("oddsdesk.v1.ResumeRequest"),
+            QStringLiteral("oddsdesk.v1.Ack"), QStringLiteral("oddsdesk.v1.Telemetry"),
+            QStringLiteral("oddsdesk.v1.TelemetryEvent")}));
+
+    // And an unknown field deep inside is seen: a resume request with a field of the wrong
+    // type (its field 4, last_sequence, as a string).
+    const QByteArray resume = lengthDelimited(4, QByteArray("ab"));
+    const QByteArray hello = QByteArray("\x08\x01", 2) + lengthDelimited(5, resume);
+    pb::ClientMessage message;
+    const ClientFrameCheck check = checkClientFrame(lengthDelimited(1, hello), WireFormat::Binary,
+        WireFormat::Binary, ClientPhase::AwaitingHello, &message);
+    QCOMPARE(int(check.refusal), int(Refusal::NotAClientMessage));
+    QVERIFY2(check.reason.contains(QStringLiteral("hello.resume.4")), qPrintable(check.reason));
 }
 
 void tst_ClientInput::hellos_data()

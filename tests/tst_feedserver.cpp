@@ -11,6 +11,7 @@
 #include <QFile>
 #include <QProcess>
 #include <QSignalSpy>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QWebSocket>
 #include <QWebSocketHandshakeOptions>
@@ -150,6 +151,7 @@ private Q_SLOTS:
     void clientsCannotWriteTheBook();
     void helloRatePerAddress();
     void oversizedFramesAreCountedOnce();
+    void stalledHandshakeIsDropped();
     void clockSkewNeverNegative();
 
 private:
@@ -1012,6 +1014,35 @@ void tst_FeedServer::oversizedFramesAreCountedOnce()
     const FeedMetrics metrics = m_server->takeMetrics();
     QCOMPARE(metrics.refusals[size_t(Refusal::TooBig)], 2u);
     QCOMPARE(metrics.protocolErrors, 2u);
+}
+
+void tst_FeedServer::stalledHandshakeIsDropped()
+{
+    m_server.reset();
+    m_config.handshakeTimeoutMs = 300;
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+
+    // A connection that opens and never finishes its upgrade request.
+    QTcpSocket stalled;
+    QSignalSpy dropped(&stalled, &QTcpSocket::disconnected);
+    stalled.connectToHost(QHostAddress::LocalHost, m_server->port());
+    QVERIFY(stalled.waitForConnected(5000));
+    stalled.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    QTRY_COMPARE_WITH_TIMEOUT(dropped.count(), 1, 5000);
+    QCOMPARE(m_server->connectedCount(), 0);
+
+    // One whose request is no WebSocket upgrade is refused. (Qt 6.4's server drops both
+    // without a word to its owner, so neither is counted; counting them needs the listener
+    // that hands each accepted socket over to be ours.)
+    QTcpSocket plain;
+    QSignalSpy refused(&plain, &QTcpSocket::disconnected);
+    plain.connectToHost(QHostAddress::LocalHost, m_server->port());
+    QVERIFY(plain.waitForConnected(5000));
+    plain.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    QTRY_COMPARE_WITH_TIMEOUT(refused.count(), 1, 5000);
+    QCOMPARE(m_server->connectedCount(), 0);
+    QCOMPARE(m_server->sessionCount(), 0);
 }
 
 void tst_FeedServer::clockSkewNeverNegative()

@@ -398,16 +398,17 @@ void FeedServer::onNewConnection()
 
 void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
 {
-    // What is pending goes out to the sessions already live before this one joins, so that
-    // its snapshot or replay and the live deltas meet exactly at the flushed sequence.
-    // Before any of that, and before a snapshot is built: one address saying hello faster
-    // than its share is told when to come back.
+    // First, before a snapshot is built: one address saying hello faster than its share is
+    // told when to come back.
     int retryAfterMs = 0;
     if (!m_helloLimiter.take(
             connection->property(AddressProperty).toString(), monotonicMicros(), &retryAfterMs)) {
         refuseHelloOverRate(connection, retryAfterMs);
         return;
     }
+
+    // What is pending goes out to the sessions already live before this one joins, so that
+    // its snapshot or replay and the live deltas meet exactly at the flushed sequence.
     m_feed->flush();
 
     const HelloCheck check = checkHello(hello, m_config.authKey, wallMillis());

@@ -109,7 +109,24 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     const QCommandLineOption perAddress(QStringLiteral("max-connections-per-address"),
         QStringLiteral("Connections one source address may hold; 0 is no limit (default 0)."),
         QStringLiteral("N"));
+    const QCommandLineOption helloRate(QStringLiteral("max-hellos-per-second-per-address"),
+        QStringLiteral("Hellos one source address may send a second (in bursts of up to 20); "
+                       "more are told to retry later (1013). 0 is no limit (default 0)."),
+        QStringLiteral("N"));
+    const QCommandLineOption maxMessage(QStringLiteral("max-message-bytes"),
+        QStringLiteral("Largest message or frame a client may send; larger ones close the "
+                       "connection with 1009 (default 65536)."),
+        QStringLiteral("BYTES"));
+    const QCommandLineOption helloTimeout(QStringLiteral("hello-timeout-ms"),
+        QStringLiteral("Time a client has for the WebSocket handshake, and again for its "
+                       "hello, before it is closed (default 10000)."),
+        QStringLiteral("MS"));
+    const QCommandLineOption telemetryRate(QStringLiteral("telemetry-per-second"),
+        QStringLiteral("Telemetry messages one session may send a second (in bursts of up to "
+                       "20); more are dropped and counted (default 5)."),
+        QStringLiteral("N"));
     parser.addOptions({authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress});
+    parser.addOptions({helloRate, maxMessage, helloTimeout, telemetryRate});
     parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
         flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
 
@@ -137,6 +154,25 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         parser, perAddress, 0, 1000000, &options->engine.server.maxConnectionsPerAddress);
     if (!perAddressError.isEmpty())
         return perAddressError;
+    OddsDesk::ServerConfig &server = options->engine.server;
+    QString limitError
+        = readIntOption(parser, helloRate, 0, 1000000, &server.maxHellosPerSecondPerAddress);
+    if (!limitError.isEmpty())
+        return limitError;
+    // Below a kilobyte no hello with a token fits; above 16 MiB one client could hold the
+    // engine's memory.
+    int maxMessageBytes = int(server.maxIncomingMessageBytes);
+    limitError = readIntOption(parser, maxMessage, 1024, 16 * 1024 * 1024, &maxMessageBytes);
+    if (!limitError.isEmpty())
+        return limitError;
+    server.maxIncomingMessageBytes = quint64(maxMessageBytes);
+    limitError = readIntOption(parser, helloTimeout, 100, 600000, &server.helloTimeoutMs);
+    if (!limitError.isEmpty())
+        return limitError;
+    server.handshakeTimeoutMs = server.helloTimeoutMs;
+    limitError = readIntOption(parser, telemetryRate, 1, 1000, &server.telemetryPerSecond);
+    if (!limitError.isEmpty())
+        return limitError;
     options->issueTokenFor = parser.value(issueToken);
     if (parser.isSet(issueToken) && options->authKeyFile.isEmpty())
         return QStringLiteral("--issue-token needs the key: give --auth-key-file PATH");

@@ -1,8 +1,63 @@
 #include "codec.h"
 
+#include "clock.h"
+
+#include <QLoggingCategory>
+#include <QMutex>
+
+#include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <mutex>
+
+Q_LOGGING_CATEGORY(lcProtobuf, "oddsdesk.engine.protobuf", QtWarningMsg)
+
 namespace OddsDesk::Codec {
+namespace {
+
+// Protobuf writes a line to standard error of its own for some inputs it refuses (a string
+// that is not UTF-8), once per message: a client sending such messages would write the
+// operator's log. Its lines go to a category instead, at most one a second, with a count of
+// those left out; the refusal itself is reported by whoever decoded the message.
+constexpr qint64 ProtobufLogIntervalUs = 1000 * 1000;
+
+void protobufLog(
+    google::protobuf::LogLevel level, const char *file, int line, const std::string &message)
+{
+    static QMutex mutex;
+    static qint64 lastUs = 0;
+    static quint64 suppressed = 0;
+    const qint64 nowUs = monotonicMicros();
+    quint64 left = 0;
+    {
+        QMutexLocker lock(&mutex);
+        if (lastUs != 0 && nowUs - lastUs < ProtobufLogIntervalUs
+            && level < google::protobuf::LOGLEVEL_FATAL) {
+            ++suppressed;
+            return;
+        }
+        lastUs = nowUs;
+        left = std::exchange(suppressed, 0);
+    }
+    const QString text
+        = QStringLiteral("%1:%2: %3%4")
+              .arg(QLatin1String(file))
+              .arg(line)
+              .arg(QString::fromStdString(message).left(300))
+              .arg(left ? QStringLiteral(" (%1 more since the last)").arg(left) : QString());
+    if (level >= google::protobuf::LOGLEVEL_WARNING)
+        qCWarning(lcProtobuf).noquote() << text;
+    else
+        qCInfo(lcProtobuf).noquote() << text;
+}
+
+void routeProtobufLogs()
+{
+    static std::once_flag once;
+    std::call_once(once, [] { google::protobuf::SetLogHandler(&protobufLog); });
+}
+
+} // namespace
 
 QByteArray encode(const google::protobuf::Message &message, WireFormat format)
 {
@@ -28,6 +83,7 @@ QByteArray toJson(const google::protobuf::Message &message)
 bool decode(
     const QByteArray &data, WireFormat format, google::protobuf::Message *message, QString *error)
 {
+    routeProtobufLogs();
     if (format == WireFormat::Json) {
         google::protobuf::util::JsonParseOptions options;
         options.ignore_unknown_fields = true;

@@ -35,7 +35,12 @@ struct ServerConfig
     int retentionMs = 120 * 1000;
     // A client that connects must say hello within this time.
     int helloTimeoutMs = 10 * 1000;
-    // Client messages are small (hello, ack, telemetry batches); 64 KiB is generous.
+    // And complete the WebSocket handshake (the HTTP upgrade) within this time: a
+    // connection that opens and sends nothing holds a socket and nothing else.
+    int handshakeTimeoutMs = 10 * 1000;
+    // Client messages are small (hello, ack, telemetry batches); 64 KiB is generous. The
+    // same bound holds for one frame of a fragmented message, so a client cannot make the
+    // server buffer more than this before it is refused (1009).
     quint64 maxIncomingMessageBytes = 64 * 1024;
     // 1 MiB per session: past it the reader is too slow and is told to resume later.
     qint64 maxQueuedBytes = 1024 * 1024;
@@ -51,6 +56,10 @@ struct ServerConfig
     // it they are dropped and the session is flagged.
     int telemetryPerSecond = 5;
     int telemetryBurst = 20;
+    // A client that keeps the protocol's pace (one message a second) never has one dropped;
+    // one that has had this many dropped is flooding, and is closed (1008) rather than
+    // decoded forever.
+    int telemetryDropsBeforeClose = 100;
     // When the server goes away, it asks clients to spread their return over a window of
     // two milliseconds per session (500 returns a second, a quarter of the accept rate),
     // at least 3 s and at most 30 s. Three seconds keeps any 100 ms of a 500-client storm
@@ -72,6 +81,12 @@ struct ServerConfig
     // it (a household, an office behind one address, rarely needs more than a few dozen);
     // the default leaves it off because load tests and demos run thousands on loopback.
     int maxConnectionsPerAddress = 0;
+    // Hellos one source address may send a second, on average, with bursts of up to
+    // helloBurstPerAddress; past it a hello is answered "overloaded, retry after" (1013)
+    // before it costs a snapshot. 0 is no limit, for the same reason as above. A burst of 20
+    // lets a household's devices all come back at once after a network switch.
+    int maxHellosPerSecondPerAddress = 0;
+    int helloBurstPerAddress = 20;
 };
 
 } // namespace OddsDesk

@@ -13,6 +13,32 @@ namespace OddsDesk {
 inline constexpr std::array<qint64, 13> LatencyBucketBoundsUs = {1000, 2500, 5000, 10000, 25000,
     50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
+/// Why the server refused a client or closed its connection: each is counted, exported on
+/// /metrics as oddsdesk_refusals_total{reason="..."} and logged sparingly.
+enum class Refusal : int {
+    BadMessage, // did not parse (1007)
+    UnsupportedData, // text on the binary subprotocol or the reverse (1003)
+    Protocol, // a message not valid in the connection's state (1002)
+    UnsupportedVersion, // a protocol version this server does not speak (1002)
+    NotAClientMessage, // anything but hello, ack or telemetry: an attempt at the book (1008)
+    Policy, // not allowed, such as an ack beyond what was sent (1008)
+    TooBig, // a message or frame over the size limit (1009)
+    HelloTimeout, // no hello in time (1008)
+    Unauthorized, // no valid token (1008)
+    TooSlow, // the queue for the client grew past its bound (1008)
+    Overloaded, // over the server's accept rate (1013)
+    AddressLimit, // over the connections one address may hold (1008)
+    HelloRate, // over the hellos one address may send a second (1013)
+    Origin, // a browser from an origin not allowed (403)
+    BadHandshake, // a WebSocket handshake that failed or timed out
+    TelemetryDropped, // a telemetry message over the session's rate, dropped
+    TelemetryFlood, // so many dropped that the session is closed (1008)
+};
+inline constexpr int RefusalCount = int(Refusal::TelemetryFlood) + 1;
+
+/// The label of \a reason on /metrics and in the log: "hello_rate", "too_big", ...
+const char *refusalName(Refusal reason);
+
 /// One client's delivery latency, for the charts' "worst clients" series.
 struct ClientLatency
 {
@@ -53,6 +79,7 @@ struct FeedMetrics
     quint64 overloadRefusals = 0; // connections answered "overloaded", since start
     quint64 originRefusals = 0; // browsers refused for their origin, since start
     quint64 addressRefusals = 0; // connections over the per-address limit, since start
+    std::array<quint64, RefusalCount> refusals = {}; // by Refusal, since start
 };
 
 } // namespace OddsDesk

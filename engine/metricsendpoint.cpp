@@ -145,6 +145,12 @@ QByteArray MetricsTotals::render() const
     w.family("oddsdesk_overload_refusals_total", "counter",
         "Connections answered \"overloaded, retry after\".");
     w.sample("oddsdesk_overload_refusals_total", m_latest.overloadRefusals);
+    w.family("oddsdesk_refusals_total", "counter",
+        "Clients refused or closed, and telemetry dropped, by reason.");
+    for (int i = 0; i < RefusalCount; ++i) {
+        w.sample(QByteArray("oddsdesk_refusals_total{reason=\"") + refusalName(Refusal(i)) + "\"}",
+            m_latest.refusals[size_t(i)]);
+    }
 
     w.family("oddsdesk_delivery_latency_seconds", "histogram",
         "From the engine committing a change to the client receiving it.");

@@ -1,6 +1,6 @@
 #include "server.h"
 
-#include "authtoken.h"
+#include "clientframe.h"
 #include "clock.h"
 
 #include <QDateTime>
@@ -33,6 +33,8 @@ constexpr char AddressProperty[] = "oddsdesk.address";
 constexpr int WorstClientCount = 5;
 // Sequences a session may be owed acks for; older ones are dropped unmeasured.
 constexpr size_t MaxAwaitingAcks = 512;
+// How often the per-address hello buckets that have refilled are forgotten.
+constexpr qint64 HelloLimiterPruneIntervalUs = 10 * 1000 * 1000;
 
 QString randomHex(int bytes)
 {
@@ -125,25 +127,30 @@ public:
 
     void send(const pb::ServerMessage &message) { send(Codec::encode(message, m_format)); }
 
-    /// Sends an error message, then closes with the matching close code. Logs once.
+    /// Sends an error message, then closes with the matching close code. Counts and logs
+    /// it under \a refusal (by default the one \a code stands for), sparingly.
     void fail(pb::Error::Code code, QWebSocketProtocol::CloseCode closeCode,
+        const QString &untrustedReason, quint32 reconnectWindowMs = 0)
+    {
+        fail(refusalFor(code), code, closeCode, untrustedReason, reconnectWindowMs);
+    }
+
+    void fail(Refusal refusal, pb::Error::Code code, QWebSocketProtocol::CloseCode closeCode,
         const QString &untrustedReason, quint32 reconnectWindowMs = 0)
     {
         // A reason may quote what the client sent: keep it to one printable line, so that
         // no client can write lines of its own into the operator's log.
-        QString reason = untrustedReason.left(200);
-        for (QChar &c : reason) {
-            if (!c.isPrint())
-                c = QLatin1Char(' ');
-        }
+        const QString reason = printableLine(untrustedReason);
         if (m_state == State::Closing)
             return;
         // Going away is the server's own doing and is logged once by whoever asked for it.
         if (closeCode != QWebSocketProtocol::CloseCodeGoingAway
             && closeCode != QWebSocketProtocol::CloseCodeNormal) {
             ++m_server->m_protocolErrors;
-            qCWarning(lcNet).noquote() << "closing session" << label() << "from" << m_remote
-                                       << "with" << int(closeCode) << "-" << reason;
+            m_server->m_refusals.record(refusal,
+                QStringLiteral("closing session %1 from %2 with %3 - %4")
+                    .arg(label(), m_remote, QString::number(int(closeCode)), reason),
+                monotonicMicros());
         }
         pb::ServerMessage message;
         message.mutable_error()->set_code(code);
@@ -173,46 +180,19 @@ private:
         touch();
         if (m_state == State::Closing)
             return;
-        if (received != m_format) {
-            fail(pb::Error::CODE_UNSUPPORTED_DATA,
-                QWebSocketProtocol::CloseCodeDatatypeNotSupported,
-                m_format == WireFormat::Binary
-                    ? QStringLiteral("text frame on the binary subprotocol")
-                    : QStringLiteral("binary frame on the JSON subprotocol"));
-            return;
-        }
         pb::ClientMessage message;
-        QString error;
-        if (!Codec::decode(data, m_format, &message, &error)) {
-            fail(pb::Error::CODE_BAD_MESSAGE, QWebSocketProtocol::CloseCodeWrongDatatype, error);
+        const ClientFrameCheck check = checkClientFrame(data, received, m_format,
+            m_state == State::Live ? ClientPhase::Live : ClientPhase::AwaitingHello, &message);
+        if (!check.ok) {
+            fail(check.refusal, check.code, check.closeCode, check.reason);
             return;
         }
-        switch (message.body_case()) {
-        case pb::ClientMessage::kHello:
-            if (m_state != State::AwaitingHello) {
-                fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
-                    QStringLiteral("a second hello on one connection"));
-                return;
-            }
+        if (message.has_hello())
             m_server->handleHello(this, message.hello());
-            return;
-        case pb::ClientMessage::kAck:
-        case pb::ClientMessage::kTelemetry:
-            if (m_state != State::Live) {
-                fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
-                    QStringLiteral("a message before hello"));
-                return;
-            }
-            if (message.has_ack())
-                m_server->handleAck(this, message.ack());
-            else
-                m_server->handleTelemetry(this, message.telemetry());
-            return;
-        case pb::ClientMessage::BODY_NOT_SET:
-            break;
-        }
-        fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
-            QStringLiteral("a message of no type this server knows"));
+        else if (message.has_ack())
+            m_server->handleAck(this, message.ack());
+        else
+            m_server->handleTelemetry(this, message.telemetry());
     }
 
     FeedServer *m_server;
@@ -242,14 +222,28 @@ FeedServer::FeedServer(Feed *feed, const ServerConfig &config, QObject *parent)
                 || m_config.allowedOrigins.contains(origin);
             if (!allowed) {
                 ++m_originRefusals;
-                qCWarning(lcNet).noquote() << "refused a browser from origin" << origin.left(100);
+                m_refusals.record(Refusal::Origin,
+                    QStringLiteral("refused a browser from origin %1")
+                        .arg(printableLine(origin, 100)),
+                    monotonicMicros());
             }
             authenticator->setAllowed(allowed);
         });
     m_server->setSupportedSubprotocols(
         {QString::fromLatin1(BinarySubprotocol), QString::fromLatin1(JsonSubprotocol)});
     m_server->setMaxPendingConnections(m_config.maxPendingConnections);
-    m_server->setHandshakeTimeout(m_config.helloTimeoutMs);
+    m_server->setHandshakeTimeout(m_config.handshakeTimeoutMs);
+    connect(
+        m_server, &QWebSocketServer::serverError, this, [this](QWebSocketProtocol::CloseCode code) {
+            // A browser refused for its origin was counted and logged as such, above.
+            if (code == QWebSocketProtocol::CloseCodePolicyViolated)
+                return;
+            m_refusals.record(Refusal::BadHandshake,
+                QStringLiteral("a WebSocket handshake failed (%1): %2")
+                    .arg(int(code))
+                    .arg(printableLine(m_server->errorString())),
+                monotonicMicros());
+        });
     connect(m_server, &QWebSocketServer::newConnection, this, &FeedServer::onNewConnection);
     connect(m_server, &QWebSocketServer::acceptError, this,
         [](QAbstractSocket::SocketError e) { qCWarning(lcNet) << "accept failed:" << e; });
@@ -257,6 +251,8 @@ FeedServer::FeedServer(Feed *feed, const ServerConfig &config, QObject *parent)
     connect(m_feed, &Feed::bookReset, this, &FeedServer::onBookReset);
     m_acceptTokens = m_config.maxAcceptsPerSecond;
     m_acceptRefillUs = monotonicMicros();
+    m_helloLimiter
+        = AddressRateLimiter(m_config.maxHellosPerSecondPerAddress, m_config.helloBurstPerAddress);
 
     m_housekeeping.setInterval(HousekeepingIntervalMs);
     connect(&m_housekeeping, &QTimer::timeout, this, &FeedServer::housekeeping);
@@ -374,6 +370,11 @@ void FeedServer::onNewConnection()
             // Over the accept rate: say when to come back instead of leaving the client
             // hanging in a queue. The hint is spread so the retries do not come together.
             ++m_overloadRefusals;
+            m_refusals.record(Refusal::Overloaded,
+                QStringLiteral("over %1 accepts a second: told %2 to retry later")
+                    .arg(m_config.maxAcceptsPerSecond)
+                    .arg(connection->remote()),
+                nowUs);
             const quint32 retryMs = 1000 + QRandomGenerator::global()->bounded(2000);
             pb::ServerMessage message;
             message.mutable_error()->set_code(pb::Error::CODE_OVERLOADED);
@@ -389,13 +390,15 @@ void FeedServer::onNewConnection()
         ++held;
         connection->setProperty(AddressProperty, address);
         if (m_config.maxConnectionsPerAddress > 0 && held > m_config.maxConnectionsPerAddress) {
-            // Logged for the first refusal and then every hundredth, so that an attack
-            // does not write the operator's log for the attacker.
-            if (m_addressRefusals++ % 100 == 0) {
-                qCWarning(lcNet).noquote() << "refusing connections from" << address << "over"
-                                           << m_config.maxConnectionsPerAddress << "held; "
-                                           << m_addressRefusals << "refused so far";
-            }
+            // Logged sparingly, so that an attack does not write the operator's log for the
+            // attacker.
+            ++m_addressRefusals;
+            m_refusals.record(Refusal::AddressLimit,
+                QStringLiteral("refusing connections from %1 over %2 held; %3 refused so far")
+                    .arg(address)
+                    .arg(m_config.maxConnectionsPerAddress)
+                    .arg(m_addressRefusals),
+                nowUs);
             pb::ServerMessage message;
             message.mutable_error()->set_code(pb::Error::CODE_POLICY);
             message.mutable_error()->set_message("too many connections from this address");
@@ -411,30 +414,25 @@ void FeedServer::onNewConnection()
 
 void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
 {
+    // First, before a snapshot is built: one address saying hello faster than its share is
+    // told when to come back.
+    int retryAfterMs = 0;
+    if (!m_helloLimiter.take(
+            connection->property(AddressProperty).toString(), monotonicMicros(), &retryAfterMs)) {
+        refuseHelloOverRate(connection, retryAfterMs);
+        return;
+    }
+
     // What is pending goes out to the sessions already live before this one joins, so that
     // its snapshot or replay and the live deltas meet exactly at the flushed sequence.
     m_feed->flush();
 
-    if (hello.protocol_version() != ProtocolVersion) {
-        connection->fail(pb::Error::CODE_UNSUPPORTED_VERSION,
-            QWebSocketProtocol::CloseCodeProtocolError,
-            QStringLiteral("protocol version %1 is not served; this server speaks 1")
-                .arg(hello.protocol_version()));
+    const HelloCheck check = checkHello(hello, m_config.authKey, wallMillis());
+    if (!check.ok) {
+        connection->fail(check.refusal, check.code, check.closeCode, check.reason);
         return;
     }
-
-    QString user;
-    if (!m_config.authKey.isEmpty()) {
-        const AuthResult auth = verifyAuthToken(
-            m_config.authKey, QString::fromStdString(hello.auth_token()), wallMillis());
-        if (!auth.ok()) {
-            connection->fail(pb::Error::CODE_UNAUTHORIZED,
-                QWebSocketProtocol::CloseCodePolicyViolated,
-                QStringLiteral("not authorised: %1").arg(auth.error));
-            return;
-        }
-        user = auth.claims.userId;
-    }
+    const QString user = check.user;
 
     const bool wantsResume = hello.has_resume() && !hello.resume().session_id().empty();
     if (!wantsResume) {
@@ -535,6 +533,25 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
             .arg(missed->size()));
     qCInfo(lcNet).noquote() << "session" << id << "resumed from" << resume.last_sequence() << "with"
                             << missed->size() << "frames";
+}
+
+void FeedServer::refuseHelloOverRate(Connection *connection, int retryAfterMs)
+{
+    // Spread the retries over a second past the earliest moment, so they do not all come
+    // back together.
+    const quint32 retryMs = quint32(retryAfterMs) + QRandomGenerator::global()->bounded(1000u);
+    m_refusals.record(Refusal::HelloRate,
+        QStringLiteral("refusing a hello from %1: over %2 a second from that address")
+            .arg(connection->remote())
+            .arg(m_config.maxHellosPerSecondPerAddress),
+        monotonicMicros());
+    pb::ServerMessage message;
+    message.mutable_error()->set_code(pb::Error::CODE_OVERLOADED);
+    message.mutable_error()->set_message("too many hellos from this address; retry later");
+    message.mutable_error()->set_retry_after_ms(retryMs);
+    connection->send(message);
+    connection->close(QWebSocketProtocol::CloseCode(1013),
+        QStringLiteral("too many hellos from this address; retry later"));
 }
 
 Session *FeedServer::createSession(Connection *connection, const pb::Hello &hello)
@@ -682,9 +699,19 @@ void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &te
             session->telemetryTokens + rate * double(nowUs - session->telemetryRefillUs) / 1e6);
     session->telemetryRefillUs = nowUs;
     if (session->telemetryTokens < 1.0) {
+        m_refusals.record(Refusal::TelemetryDropped,
+            QStringLiteral("session %1 sends telemetry faster than %2 a second; dropping")
+                .arg(session->id)
+                .arg(m_config.telemetryPerSecond),
+            nowUs);
+        if (session->telemetryDropped >= quint64(m_config.telemetryDropsBeforeClose)) {
+            connection->fail(Refusal::TelemetryFlood, pb::Error::CODE_POLICY,
+                QWebSocketProtocol::CloseCodePolicyViolated,
+                QStringLiteral("telemetry far faster than %1 a second")
+                    .arg(m_config.telemetryPerSecond));
+            return;
+        }
         if (session->telemetryDropped++ == 0) {
-            qCWarning(lcNet).noquote()
-                << "session" << session->id << "sends telemetry faster than allowed; dropping";
             addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("telemetry-flood"),
                 QStringLiteral("over %1 messages a second").arg(m_config.telemetryPerSecond));
         }
@@ -795,14 +822,16 @@ void FeedServer::connectionClosed(Connection *connection)
             qCInfo(lcNet).noquote() << "session" << session->id << "from" << connection->remote()
                                     << "disconnected:" << oneLine(why);
         }
-    } else if (socket->closeCode() == QWebSocketProtocol::CloseCodeTooMuchData) {
-        ++m_protocolErrors;
     }
+    // The WebSocket layer refuses an oversized message or frame by itself; count it once.
     if (socket->closeCode() == QWebSocketProtocol::CloseCodeTooMuchData
         && connection->closeReason().isEmpty()) {
         ++m_protocolErrors;
-        qCWarning(lcNet).noquote() << "closed" << connection->label() << "from"
-                                   << connection->remote() << "with 1009: message too big";
+        m_refusals.record(Refusal::TooBig,
+            QStringLiteral("closed %1 from %2 with 1009: a message or frame over %3 bytes")
+                .arg(connection->label(), connection->remote())
+                .arg(m_config.maxIncomingMessageBytes),
+            monotonicMicros());
     }
     connection->deleteLater();
 }
@@ -860,6 +889,11 @@ void FeedServer::housekeeping()
         case Connection::State::Closing:
             break;
         }
+    }
+
+    if (nowUs - m_lastHelloPruneUs >= HelloLimiterPruneIntervalUs) {
+        m_lastHelloPruneUs = nowUs;
+        m_helloLimiter.prune(nowUs);
     }
 
     // Forget sessions that have been away longer than the retention window.
@@ -934,6 +968,7 @@ FeedMetrics FeedServer::takeMetrics()
     m.overloadRefusals = m_overloadRefusals;
     m.originRefusals = m_originRefusals;
     m.addressRefusals = m_addressRefusals;
+    m.refusals = m_refusals.totals();
 
     m.latencySamples = int(m_intervalSamples.size());
     if (!m_intervalSamples.isEmpty()) {

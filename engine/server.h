@@ -1,7 +1,9 @@
 #pragma once
 
+#include "addressratelimiter.h"
 #include "config.h"
 #include "feed.h"
+#include "refusallog.h"
 #include "sessioninfo.h"
 #include "latency.h"
 #include "metrics.h"
@@ -118,6 +120,7 @@ private:
     void handleAck(Connection *connection, const pb::Ack &ack);
     void handleTelemetry(Connection *connection, const pb::Telemetry &telemetry);
     void connectionClosed(Connection *connection);
+    void refuseHelloOverRate(Connection *connection, int retryAfterMs);
 
     Session *createSession(Connection *connection, const pb::Hello &hello);
     void attach(Session *session, Connection *connection);
@@ -154,6 +157,9 @@ private:
     quint64 m_originRefusals = 0;
     quint64 m_addressRefusals = 0;
     QHash<QString, int> m_connectionsPerAddress;
+    RefusalLog m_refusals {lcNet()};
+    AddressRateLimiter m_helloLimiter;
+    qint64 m_lastHelloPruneUs = 0;
     double m_acceptTokens = 0;
     qint64 m_acceptRefillUs = 0;
 };

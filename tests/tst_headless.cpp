@@ -13,6 +13,8 @@
 #include <QTemporaryDir>
 #include <QRegularExpression>
 #include <QSignalSpy>
+#include <QWebSocket>
+#include <QWebSocketHandshakeOptions>
 #include <QtTest>
 
 #include <memory>
@@ -105,6 +107,7 @@ private Q_SLOTS:
     void simulatedDeltasAreConsecutive();
     void terminationClosesWithGoingAway();
     void metricsEndpointForOperators();
+    void refusalsAreCountedAndLoggedSparingly();
     void replaysTheExchangeRecording();
     void killedConsoleRestartsWithWhatClientsHad();
     void tokensFromTheConsoleOpenTheFeed();
@@ -303,6 +306,69 @@ void tst_Headless::metricsEndpointForOperators()
     QVERIFY(posted.status >= 400);
     for (const auto &c : clients)
         c->stop();
+}
+
+void tst_Headless::refusalsAreCountedAndLoggedSparingly()
+{
+    HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("0"),
+        QStringLiteral("--max-hellos-per-second-per-address"), QStringLiteral("1"),
+        QStringLiteral("--max-message-bytes"), QStringLiteral("2048")});
+    const QUrl url = console.waitForUrl();
+    QVERIFY2(url.isValid(), qPrintable(console.errors()));
+    const QUrl http = console.waitForHttpUrl();
+    QVERIFY(http.isValid());
+
+    // Forty hellos at once from one address: the burst of twenty is served, the rest refused.
+    std::vector<std::unique_ptr<QWebSocket>> sockets;
+    int closed = 0;
+    for (int i = 0; i < 40; ++i) {
+        sockets.push_back(std::make_unique<QWebSocket>());
+        QWebSocket *socket = sockets.back().get();
+        connect(socket, &QWebSocket::connected, socket, [socket] {
+            socket->sendBinaryMessage(QByteArray("\x0a\x02\x08\x01", 4)); // hello, version 1
+        });
+        connect(socket, &QWebSocket::disconnected, this, [&closed] { ++closed; });
+        socket->open(url);
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(closed >= 20, 20000);
+    // One that tries to write to the book, and one too large.
+    QWebSocket writer;
+    QSignalSpy writerClosed(&writer, &QWebSocket::disconnected);
+    connect(&writer, &QWebSocket::connected, &writer,
+        [&writer] { writer.sendTextMessage(QStringLiteral("{\"change\":{\"marketId\":1}}")); });
+    QWebSocketHandshakeOptions json;
+    json.setSubprotocols({QStringLiteral("oddsdesk.v1+json")});
+    writer.open(QNetworkRequest(url), json);
+    QTRY_COMPARE_WITH_TIMEOUT(writerClosed.count(), 1, 10000);
+    QCOMPARE(int(writer.closeCode()), 1008);
+    QWebSocket big;
+    QSignalSpy bigClosed(&big, &QWebSocket::disconnected);
+    connect(&big, &QWebSocket::connected, &big,
+        [&big] { big.sendBinaryMessage(QByteArray(4096, 'x')); });
+    big.open(url);
+    QTRY_COMPARE_WITH_TIMEOUT(bigClosed.count(), 1, 10000);
+    QCOMPARE(int(big.closeCode()), 1009);
+
+    QNetworkAccessManager network;
+    QByteArray body;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (body = fetch(network, http.resolved(QUrl(QStringLiteral("/metrics")))).body)
+            .contains("oddsdesk_refusals_total{reason=\"too_big\"} 1\n"),
+        10000);
+    QVERIFY2(body.contains("oddsdesk_refusals_total{reason=\"not_a_client_message\"} 1\n"),
+        body.constData());
+    const QRegularExpression helloRate(
+        QStringLiteral("oddsdesk_refusals_total\\{reason=\"hello_rate\"\\} (\\d+)\\n"));
+    const QRegularExpressionMatch refused = helloRate.match(QString::fromUtf8(body));
+    QVERIFY2(refused.hasMatch(), body.constData());
+    QVERIFY2(refused.captured(1).toInt() >= 15, qPrintable(refused.captured(1)));
+
+    // Twenty refused hellos, a line in the log for each second they took (one, unless the
+    // machine is very slow).
+    const QString log = console.errors();
+    const qsizetype lines = log.count(QStringLiteral("refusing a hello"));
+    QVERIFY2(lines >= 1 && lines <= 3, qPrintable(log));
+    QVERIFY2(log.contains(QStringLiteral("can never change the book")), qPrintable(log));
 }
 
 void tst_Headless::replaysTheExchangeRecording()

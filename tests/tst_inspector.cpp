@@ -548,6 +548,9 @@ void tst_Inspector::dashboardOpensTheWorstSession()
 void tst_Inspector::dashboardPausesWhileHidden()
 {
     Dashboard dashboard(m_engine.get());
+    // The figures are the test's own: the running engine's would land among them whenever
+    // showing the window takes longer than its metrics interval (as under a sanitizer).
+    disconnect(m_engine.get(), &Engine::metricsUpdated, &dashboard, nullptr);
     QVERIFY(!dashboard.isVisible());
     QVERIFY(!dashboard.isRedrawing());
     const qint64 start = 1715680800000;

@@ -86,13 +86,14 @@ void styleSupportChart(QChart *chart)
 }
 
 TimeChart::TimeChart(const QString &title, qint64 windowMs, QWidget *parent)
-    : QChartView(parent)
+    // The chart is given to the view as it is made: a view made without one makes its own,
+    // which setChart() would then let go of without deleting.
+    : QChartView(new QChart, parent)
     , m_windowMs(windowMs)
 {
-    auto *chart = new QChart;
+    QChart *chart = this->chart();
     chart->setTitle(title);
     styleSupportChart(chart);
-    setChart(chart);
     setRenderHint(QPainter::Antialiasing);
     setMinimumSize(300, 190);
 

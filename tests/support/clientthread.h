@@ -76,6 +76,13 @@ public:
             m_context, [this, client] { m_clients.at(client)->stop(); },
             Qt::BlockingQueuedConnection);
     }
+    /// Runs \a what with the client on the clients' thread, for example to connect to its
+    /// signals there.
+    void run(int client, const std::function<void(FeedClient &)> &what)
+    {
+        QMetaObject::invokeMethod(
+            m_context, [&] { what(*m_clients.at(client)); }, Qt::BlockingQueuedConnection);
+    }
     void drop(int client, const QString &reason)
     {
         QMetaObject::invokeMethod(

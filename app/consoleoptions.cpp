@@ -24,6 +24,8 @@ namespace {
 
 // The metrics endpoint's default port, in the range Prometheus exporters use.
 constexpr int DefaultHttpPort = 9464;
+// More network threads than any machine has cores only adds context switches.
+constexpr int MaxNetworkThreads = 256;
 
 } // namespace
 
@@ -109,7 +111,11 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     const QCommandLineOption perAddress(QStringLiteral("max-connections-per-address"),
         QStringLiteral("Connections one source address may hold; 0 is no limit (default 0)."),
         QStringLiteral("N"));
-    parser.addOptions({authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress});
+    const QCommandLineOption networkThreads(QStringLiteral("network-threads"),
+        QStringLiteral("Threads that own the clients' sockets; 0 is one per core (default 0)."),
+        QStringLiteral("N"));
+    parser.addOptions(
+        {authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress, networkThreads});
     parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
         flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
 
@@ -137,6 +143,10 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         parser, perAddress, 0, 1000000, &options->engine.server.maxConnectionsPerAddress);
     if (!perAddressError.isEmpty())
         return perAddressError;
+    const QString threadsError = readIntOption(
+        parser, networkThreads, 0, MaxNetworkThreads, &options->engine.server.networkThreads);
+    if (!threadsError.isEmpty())
+        return threadsError;
     options->issueTokenFor = parser.value(issueToken);
     if (parser.isSet(issueToken) && options->authKeyFile.isEmpty())
         return QStringLiteral("--issue-token needs the key: give --auth-key-file PATH");

@@ -4,6 +4,7 @@
 
 #include "fleet.h"
 #include "fleetoptions.h"
+#include "openfilelimit.h"
 #include "signalwatcher.h"
 
 #include <QCoreApplication>
@@ -15,9 +16,6 @@
 #include <QTextStream>
 
 #include <algorithm>
-#include <limits>
-
-#include <sys/resource.h>
 
 namespace {
 
@@ -84,20 +82,11 @@ void reportRepeats()
 // Raises the soft limit on open files to the hard limit and returns the limit in force.
 quint64 raiseOpenFileLimit()
 {
-    rlimit limit {};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
-        return 0;
-    if (limit.rlim_cur < limit.rlim_max) {
-        rlimit raised = limit;
-        raised.rlim_cur = limit.rlim_max;
-        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
-            limit = raised;
-        else
-            err() << "oddsdesk-fleet: could not raise the open-file limit from " << limit.rlim_cur
-                  << " to " << limit.rlim_max << "; going on with " << limit.rlim_cur << Qt::endl;
-    }
-    return limit.rlim_cur == RLIM_INFINITY ? std::numeric_limits<quint64>::max()
-                                           : quint64(limit.rlim_cur);
+    QString warning;
+    const quint64 limit = ::raiseOpenFileLimit(&warning);
+    if (!warning.isEmpty())
+        err() << "oddsdesk-fleet: " << warning << Qt::endl;
+    return limit;
 }
 
 // How many source ports the kernel hands out for connections to one address and port, or

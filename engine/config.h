@@ -44,6 +44,10 @@ struct ServerConfig
     // selection) once its queue drains. A reader that falls behind catches up in one frame
     // instead of many, and its queue stops growing with the feed's rate.
     qint64 conflateAboveQueuedBytes = 256 * 1024;
+    // The kernel's send buffer for each client socket, in bytes; 0 leaves it to the kernel,
+    // which grows it as the connection needs (up to megabytes on a fast path). A smaller
+    // buffer makes a stalled reader's queue show here, where it is bounded, sooner.
+    int socketSendBufferBytes = 0;
     // Network threads that own the sockets; 0 is one per core. The engine thread keeps the
     // sessions and hellos; these send the frames, take the acks and heartbeat.
     int networkThreads = 0;

@@ -54,6 +54,9 @@ void NetworkWorker::adopt(qintptr descriptor)
     }
     // Deltas are small and must leave at once: never wait to fill a segment.
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    if (m_setup.sendBufferBytes > 0)
+        socket->setSocketOption(
+            QAbstractSocket::SendBufferSizeSocketOption, m_setup.sendBufferBytes);
 
     auto *timer = new QTimer(socket);
     timer->setObjectName(QLatin1String(UpgradeTimerName));

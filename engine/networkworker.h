@@ -39,6 +39,7 @@ public:
         QStringList subprotocols;
         int upgradeTimeoutMs = 10000;
         int maxPendingUpgrades = 5000;
+        int sendBufferBytes = 0; // 0: the kernel's choice
     };
 
     explicit NetworkWorker(const Setup &setup);

@@ -225,6 +225,7 @@ public:
 
     // A session that reads slower than the feed: what it is owed while its queue drains.
     bool hasOwed() const { return !m_owed.empty(); }
+    int owedCount() const { return int(m_owed.size()); }
     qint64 owedBytes() const { return m_owedBytes; }
     void owe(const std::shared_ptr<const PublishedBatch> &published)
     {
@@ -410,6 +411,7 @@ void FeedServer::startWorkers()
         = {QString::fromLatin1(BinarySubprotocol), QString::fromLatin1(JsonSubprotocol)};
     setup.upgradeTimeoutMs = m_config.helloTimeoutMs;
     setup.maxPendingUpgrades = m_config.maxPendingConnections;
+    setup.sendBufferBytes = m_config.socketSendBufferBytes;
     for (int i = 0; i < count; ++i) {
         setup.index = i;
         m_workers.push_back(std::make_unique<NetworkThread>(setup));
@@ -538,6 +540,12 @@ const Session *FeedServer::session(const QString &id) const
 {
     const auto it = m_sessions.constFind(id);
     return it == m_sessions.cend() ? nullptr : it->get();
+}
+
+int FeedServer::networkThreadOf(const QString &sessionId) const
+{
+    const Session *s = session(sessionId);
+    return s && s->connection ? s->connection->worker()->index() : -1;
 }
 
 int FeedServer::reconnectWindowMs() const
@@ -889,9 +897,11 @@ void FeedServer::sendBatch(
     if (batch.toSequence <= session->lastSentSequence)
         return; // already has it: never a duplicate
     const qint64 queued = connection->queuedBytes();
+    session->queuedBytes.store(queued, std::memory_order_relaxed);
     if (connection->hasOwed() || queued > m_config.conflateAboveQueuedBytes) {
         // Behind: it gets what it is owed in one frame once its queue drains.
         connection->owe(published);
+        session->owedDeltas.store(connection->owedCount(), std::memory_order_relaxed);
         if (queued + connection->owedBytes() > m_config.maxQueuedBytes) {
             lock.unlock();
             connection->fail(pb::Error::CODE_TOO_SLOW, QWebSocketProtocol::CloseCodePolicyViolated,
@@ -937,6 +947,7 @@ void FeedServer::sendOwed(Connection *connection)
     if (session->connection != connection)
         return;
     std::vector<std::shared_ptr<const PublishedBatch>> owed = connection->takeOwed();
+    session->owedDeltas.store(0, std::memory_order_relaxed);
     const quint64 sent = session->lastSentSequence;
     owed.erase(std::remove_if(owed.begin(), owed.end(),
                    [sent](const auto &p) { return p->batch->toSequence <= sent; }),

@@ -55,6 +55,10 @@ struct Session
     quint64 lastAckedSequence = 0; // shared
     std::atomic<quint64> framesOut {0}; // written by the network thread
     std::atomic<quint64> bytesOut {0};
+    // Its queue as last seen by the network thread: bytes its socket holds, and deltas held
+    // back to go out conflated once that drains.
+    std::atomic<qint64> queuedBytes {0};
+    std::atomic<int> owedDeltas {0};
     int reconnects = 0;
     int resumes = 0;
     int snapshotFallbacks = 0;
@@ -101,6 +105,8 @@ public:
 
     int connectedCount() const { return int(m_connections.size()); }
     int networkThreadCount() const { return int(m_workers.size()); }
+    /// Which network thread (0, 1, ...) holds the session's connection; -1 without one.
+    int networkThreadOf(const QString &sessionId) const;
     /// The reconnect window offered to clients when the server goes away.
     int reconnectWindowMs() const;
     int sessionCount() const { return m_sessions.size(); }

@@ -9,6 +9,7 @@
 #include <QSslCertificate>
 #include <QSslConfiguration>
 #include <QSslKey>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QThread>
@@ -19,6 +20,9 @@
 #include <QtEndian>
 
 #include <algorithm>
+
+#include <cerrno>
+#include <sys/socket.h>
 
 Q_LOGGING_CATEGORY(lcNet, "oddsdesk.engine.net", QtWarningMsg)
 
@@ -140,6 +144,7 @@ public:
         , m_socket(socket)
         , m_tcp(tcp)
         , m_format(format)
+        , m_plain(tcp && !qobject_cast<QSslSocket *>(tcp))
     {
         m_socket->setParent(this);
         m_connectedUs = m_lastInboundUs = monotonicMicros();
@@ -190,7 +195,10 @@ public:
         if (m_state == State::Closing || m_lost || !m_tcp
             || m_tcp->state() != QAbstractSocket::ConnectedState)
             return;
-        m_tcp->write(wire);
+        if (m_plain && m_tcp->bytesToWrite() == 0)
+            sendNow(wire);
+        else
+            m_tcp->write(wire);
         if (m_session) {
             m_session->framesOut.fetch_add(1, std::memory_order_relaxed);
             m_session->bytesOut.fetch_add(quint64(wire.size()), std::memory_order_relaxed);
@@ -301,6 +309,24 @@ public:
 private:
     void touch() { m_lastInboundUs = monotonicMicros(); }
 
+    // With nothing queued, a plain socket's frame goes to the kernel at once, in one system
+    // call: the socket's own buffering would switch its write notifier on and off for every
+    // frame (which costs the event loop a search through every socket it watches) and send
+    // it a pass of the loop later. What the kernel does not take is queued on the socket as
+    // usual and goes out in order. A socket that broke is left to its read side to report.
+    void sendNow(const QByteArray &wire)
+    {
+        const qsizetype size = wire.size();
+        const ssize_t sent = ::send(int(m_tcp->socketDescriptor()), wire.constData(), size_t(size),
+            MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (sent == size)
+            return;
+        if (sent >= 0)
+            m_tcp->write(wire.constData() + sent, size - sent);
+        else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            m_tcp->write(wire);
+    }
+
     void onMessage(const QByteArray &data, WireFormat received)
     {
         touch();
@@ -363,6 +389,7 @@ private:
     QWebSocket *m_socket;
     QPointer<QTcpSocket> m_tcp;
     WireFormat m_format;
+    bool m_plain; // no TLS: frames may go to the descriptor directly
     State m_state = State::AwaitingHello;
     std::shared_ptr<Session> m_session;
     QString m_remote;

@@ -102,6 +102,19 @@ QString Fleet::start()
             worker, [worker] { worker->startReporting(ProgressIntervalMs); }, Qt::QueuedConnection);
     }
     m_durationTimer.start(m_options.durationS * 1000);
+    auto atSecond = [this](int seconds, void (FleetWorker::*action)()) {
+        if (seconds <= 0)
+            return;
+        QTimer::singleShot(seconds * 1000, this, [this, action] {
+            for (const auto &thread : m_workers) {
+                FleetWorker *worker = thread->worker();
+                QMetaObject::invokeMethod(
+                    worker, [worker, action] { (worker->*action)(); }, Qt::QueuedConnection);
+            }
+        });
+    };
+    atSecond(m_options.dropAtS, &FleetWorker::dropAll);
+    atSecond(m_options.blackholeAtS, &FleetWorker::blackholeAll);
     m_rampTimer.start();
     m_progressTimer.start();
     ramp();

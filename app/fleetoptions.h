@@ -25,6 +25,11 @@ struct FleetOptions
     OddsDesk::WireFormat format = OddsDesk::WireFormat::Binary;
     int rampPerSecond = 500;
     QString namePrefix = QStringLiteral("oddsdesk-fleet");
+    // Seconds into the run at which every session drops its connection at once (a storm of
+    // returns follows), or at which the proxies stop forwarding (readers that stopped); 0
+    // for never.
+    int dropAtS = 0;
+    int blackholeAtS = 0;
 };
 
 /// Parses the fleet's command line. --help and --version print and exit. Returns an empty

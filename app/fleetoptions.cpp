@@ -84,8 +84,12 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
         QStringLiteral("With --profile: the proxies stop forwarding anything, in either "
                        "direction, this many seconds into the run (default: never)."),
         QStringLiteral("SECONDS"));
-    parser.addOptions(
-        {sessions, duration, profile, threads, format, ramp, name, dropAt, blackholeAt});
+    const QCommandLineOption measureAfter(QStringLiteral("measure-after"),
+        QStringLiteral("Count latency (and frames, in measured_frames) only from this many "
+                       "seconds into the run (default: the whole run)."),
+        QStringLiteral("SECONDS"));
+    parser.addOptions({sessions, duration, profile, threads, format, ramp, name, dropAt,
+        blackholeAt, measureAfter});
 
     if (!parser.parse(arguments))
         return parser.errorText();
@@ -122,6 +126,9 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
     if (!(error = readIntOption(parser, dropAt, 1, MaxDurationS, &options->dropAtS)).isEmpty())
         return error;
     if (!(error = readIntOption(parser, blackholeAt, 1, MaxDurationS, &options->blackholeAtS))
+             .isEmpty())
+        return error;
+    if (!(error = readIntOption(parser, measureAfter, 1, MaxDurationS, &options->measureAfterS))
              .isEmpty())
         return error;
     if (options->blackholeAtS > 0 && !parser.isSet(profile))

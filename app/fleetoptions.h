@@ -30,6 +30,9 @@ struct FleetOptions
     // for never.
     int dropAtS = 0;
     int blackholeAtS = 0;
+    // Latency and frames count from this many seconds into the run (after the ramp-up),
+    // so that a benchmark measures the steady state; 0 counts the whole run.
+    int measureAfterS = 0;
 };
 
 /// Parses the fleet's command line. --help and --version print and exit. Returns an empty

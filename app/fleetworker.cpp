@@ -200,6 +200,11 @@ void FleetWorker::blackholeAll()
         m_proxy->blackholeAll(true);
 }
 
+void FleetWorker::restartLatency()
+{
+    m_latency.clear();
+}
+
 void FleetWorker::finish()
 {
     m_reportTimer.stop();

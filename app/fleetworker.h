@@ -80,6 +80,8 @@ public:
     void dropAll();
     /// Stops the proxy forwarding anything, for good: readers that stopped.
     void blackholeAll();
+    /// Forgets the latencies so far: what follows is the steady state.
+    void restartLatency();
     /// Reports the final figures, then closes every connection with a normal close and stops
     /// reconnecting; drained() follows once the connections are closed or after a bounded
     /// grace period.

@@ -4,8 +4,9 @@
 //
 // It is one client of an OddsDesk feed (upstream) and a feed server of its own (downstream):
 // every frame the feed sends it (snapshot parts, deltas) goes to every downstream session as
-// the very bytes it received. Each downstream session gets its own welcome, the snapshot it
-// took at start with the deltas since, then every delta; its acks and telemetry are decoded
+// the very bytes it received. Each downstream session gets its own welcome, the latest
+// snapshot the feed gave it with the deltas since, then every delta (a fresh snapshot is
+// fetched over a second, short-lived session whenever fifty deltas have gone by); its acks and telemetry are decoded
 // (as OddsDesk decodes them) and a heartbeat goes out every two seconds. Resumes are answered
 // with a fresh start (resumed: false). Its delivery latency includes one loopback hop more
 // than OddsDesk's: the feed's frame reaches it before it reaches the fleet.
@@ -66,12 +67,51 @@ upstream.on('message', (data) => {
     }
   } else if (message.delta) {
     head = Number(message.delta.toSequence);
-    sinceSnapshot.push(data);
-    for (const socket of live)
-      socket.send(data, { binary: true });
+    // A snapshot fetched on the side may already hold it.
+    if (head > snapshotSequence)
+      sinceSnapshot.push({ from: Number(message.delta.fromSequence), data });
+    for (const socket of live) {
+      if (head > socket.baseline)
+        socket.send(data, { binary: true });
+    }
     ack(head);
+    if (sinceSnapshot.length > 50)
+      refreshSnapshot();
   }
 });
+
+// A newcomer should not be sent a long history: take a fresh snapshot now and then.
+let refreshing = false;
+function refreshSnapshot() {
+  if (refreshing)
+    return;
+  refreshing = true;
+  const parts = [];
+  const side = new WebSocket(upstreamUrl, Subprotocol);
+  side.binaryType = 'nodebuffer';
+  side.on('open', () => {
+    side.send(ClientMessage.encode({ hello: { protocolVersion: 1, clientName: 'ws-peer-snap' } })
+      .finish());
+  });
+  side.on('message', (data) => {
+    const message = ServerMessage.decode(data);
+    if (!message.snapshot)
+      return;
+    parts.push(data);
+    if (!message.snapshot.last)
+      return;
+    const sequence = Number(message.snapshot.sequence);
+    if (sequence >= snapshotSequence) {
+      snapshot = parts;
+      snapshotSequence = sequence;
+      while (sinceSnapshot.length && sinceSnapshot[0].from <= sequence)
+        sinceSnapshot.shift();
+    }
+    side.close();
+  });
+  side.on('close', () => { refreshing = false; });
+  side.on('error', () => { refreshing = false; });
+}
 upstream.on('close', () => process.exit(0));
 upstream.on('error', (error) => {
   console.error('peer: upstream: ' + error.message);
@@ -98,7 +138,8 @@ function welcome(socket) {
   for (const part of snapshot)
     socket.send(part, { binary: true });
   for (const delta of sinceSnapshot)
-    socket.send(delta, { binary: true });
+    socket.send(delta.data, { binary: true });
+  socket.baseline = Math.max(head, snapshotSequence);
   live.add(socket);
 }
 

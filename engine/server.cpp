@@ -199,12 +199,15 @@ public:
             sendNow(wire);
         else
             m_tcp->write(wire);
+        // Payload bytes are counted, as the figures have always been: not the frame header.
+        const int length = quint8(wire.at(1)) & 0x7f;
+        const quint64 payload = quint64(wire.size()) - (length < 126 ? 2 : length == 126 ? 4 : 10);
         if (m_session) {
             m_session->framesOut.fetch_add(1, std::memory_order_relaxed);
-            m_session->bytesOut.fetch_add(quint64(wire.size()), std::memory_order_relaxed);
+            m_session->bytesOut.fetch_add(payload, std::memory_order_relaxed);
         }
         m_worker->framesOut.fetch_add(1, std::memory_order_relaxed);
-        m_worker->bytesOut.fetch_add(quint64(wire.size()), std::memory_order_relaxed);
+        m_worker->bytesOut.fetch_add(payload, std::memory_order_relaxed);
     }
 
     void send(const QByteArray &frame) { writeWire(webSocketFrame(frame, m_format)); }

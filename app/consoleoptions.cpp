@@ -24,6 +24,8 @@ namespace {
 
 // The metrics endpoint's default port, in the range Prometheus exporters use.
 constexpr int DefaultHttpPort = 9464;
+// More network threads than any machine has cores only adds context switches.
+constexpr int MaxNetworkThreads = 256;
 
 } // namespace
 
@@ -125,7 +127,11 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("Telemetry messages one session may send a second (in bursts of up to "
                        "20); more are dropped and counted (default 5)."),
         QStringLiteral("N"));
-    parser.addOptions({authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress});
+    const QCommandLineOption networkThreads(QStringLiteral("network-threads"),
+        QStringLiteral("Threads that own the clients' sockets; 0 is one per core (default 0)."),
+        QStringLiteral("N"));
+    parser.addOptions(
+        {authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress, networkThreads});
     parser.addOptions({helloRate, maxMessage, helloTimeout, telemetryRate});
     parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
         flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
@@ -173,6 +179,10 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     limitError = readIntOption(parser, telemetryRate, 1, 1000, &server.telemetryPerSecond);
     if (!limitError.isEmpty())
         return limitError;
+    const QString threadsError = readIntOption(
+        parser, networkThreads, 0, MaxNetworkThreads, &options->engine.server.networkThreads);
+    if (!threadsError.isEmpty())
+        return threadsError;
     options->issueTokenFor = parser.value(issueToken);
     if (parser.isSet(issueToken) && options->authKeyFile.isEmpty())
         return QStringLiteral("--issue-token needs the key: give --auth-key-file PATH");

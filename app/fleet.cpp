@@ -102,6 +102,27 @@ QString Fleet::start()
             worker, [worker] { worker->startReporting(ProgressIntervalMs); }, Qt::QueuedConnection);
     }
     m_durationTimer.start(m_options.durationS * 1000);
+    auto atSecond = [this](int seconds, void (FleetWorker::*action)()) {
+        if (seconds <= 0)
+            return;
+        QTimer::singleShot(seconds * 1000, this, [this, action] {
+            for (const auto &thread : m_workers) {
+                FleetWorker *worker = thread->worker();
+                QMetaObject::invokeMethod(
+                    worker, [worker, action] { (worker->*action)(); }, Qt::QueuedConnection);
+            }
+        });
+    };
+    atSecond(m_options.dropAtS, &FleetWorker::dropAll);
+    atSecond(m_options.blackholeAtS, &FleetWorker::blackholeAll);
+    atSecond(m_options.measureAfterS, &FleetWorker::restartLatency);
+    if (m_options.measureAfterS > 0) {
+        QTimer::singleShot(m_options.measureAfterS * 1000, this, [this] {
+            const FleetFigures now = latestTotal();
+            m_measuredFromFrames = now.frames;
+            m_measuredFromUs = now.takenUs > 0 ? now.takenUs : monotonicMicros();
+        });
+    }
     m_rampTimer.start();
     m_progressTimer.start();
     ramp();
@@ -266,6 +287,12 @@ QJsonObject Fleet::summary() const
         {QStringLiteral("stale_events"), qint64(f.staleEvents)},
         {QStringLiteral("decode_errors"), qint64(f.decodeErrors)},
         {QStringLiteral("server_errors"), qint64(f.serverErrors)}};
+    if (m_options.measureAfterS > 0 && m_measuredFromUs > 0) {
+        const qint64 endUs = f.takenUs > 0 ? f.takenUs : monotonicMicros();
+        summary.insert(QStringLiteral("measured_frames"), qint64(f.frames - m_measuredFromFrames));
+        summary.insert(QStringLiteral("measured_s"),
+            std::round(double(endUs - m_measuredFromUs) / 1e5) / 10.0);
+    }
     if (m_options.profile) {
         const Testing::ImpairmentCounters &c = f.impairment;
         summary.insert(QStringLiteral("impairment"),

@@ -75,5 +75,8 @@ private:
     int m_lateWorkers = 0;
     double m_elapsedS = 0;
     FleetFigures m_final;
+    // With --measure-after: the frames received by then, and when that was.
+    quint64 m_measuredFromFrames = 0;
+    qint64 m_measuredFromUs = 0;
     int m_drainedWorkers = 0;
 };

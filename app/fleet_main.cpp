@@ -4,6 +4,7 @@
 
 #include "fleet.h"
 #include "fleetoptions.h"
+#include "openfilelimit.h"
 #include "signalwatcher.h"
 
 #include <QCoreApplication>
@@ -15,9 +16,6 @@
 #include <QTextStream>
 
 #include <algorithm>
-#include <limits>
-
-#include <sys/resource.h>
 
 namespace {
 
@@ -84,20 +82,11 @@ void reportRepeats()
 // Raises the soft limit on open files to the hard limit and returns the limit in force.
 quint64 raiseOpenFileLimit()
 {
-    rlimit limit {};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
-        return 0;
-    if (limit.rlim_cur < limit.rlim_max) {
-        rlimit raised = limit;
-        raised.rlim_cur = limit.rlim_max;
-        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
-            limit = raised;
-        else
-            err() << "oddsdesk-fleet: could not raise the open-file limit from " << limit.rlim_cur
-                  << " to " << limit.rlim_max << "; going on with " << limit.rlim_cur << Qt::endl;
-    }
-    return limit.rlim_cur == RLIM_INFINITY ? std::numeric_limits<quint64>::max()
-                                           : quint64(limit.rlim_cur);
+    QString warning;
+    const quint64 limit = ::raiseOpenFileLimit(&warning);
+    if (!warning.isEmpty())
+        err() << "oddsdesk-fleet: " << warning << Qt::endl;
+    return limit;
 }
 
 // How many source ports the kernel hands out for connections to one address and port, or
@@ -156,6 +145,12 @@ QString checkCapacity(const FleetOptions &options)
 
 int main(int argc, char **argv)
 {
+    // Each client acknowledges what it applies; a write switches its socket's notifier on
+    // and off, and GLib's dispatcher finds the one to switch off by walking a list of every
+    // socket of the thread: with thousands of sessions a thread, that walk is the fleet's
+    // biggest cost. Qt's own dispatcher keeps them in a hash. An empty QT_NO_GLIB= keeps GLib.
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("oddsdesk-fleet"));
     QCoreApplication::setApplicationVersion(QStringLiteral(ODDSDESK_VERSION));

@@ -76,7 +76,20 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
         QStringLiteral("Client name prefix in each hello; session n says PREFIX-n (default "
                        "oddsdesk-fleet)."),
         QStringLiteral("PREFIX"));
-    parser.addOptions({sessions, duration, profile, threads, format, ramp, name});
+    const QCommandLineOption dropAt(QStringLiteral("drop-at"),
+        QStringLiteral("Every session drops its connection at once this many seconds into "
+                       "the run, and comes back as a client does (default: never)."),
+        QStringLiteral("SECONDS"));
+    const QCommandLineOption blackholeAt(QStringLiteral("blackhole-at"),
+        QStringLiteral("With --profile: the proxies stop forwarding anything, in either "
+                       "direction, this many seconds into the run (default: never)."),
+        QStringLiteral("SECONDS"));
+    const QCommandLineOption measureAfter(QStringLiteral("measure-after"),
+        QStringLiteral("Count latency (and frames, in measured_frames) only from this many "
+                       "seconds into the run (default: the whole run)."),
+        QStringLiteral("SECONDS"));
+    parser.addOptions({sessions, duration, profile, threads, format, ramp, name, dropAt,
+        blackholeAt, measureAfter});
 
     if (!parser.parse(arguments))
         return parser.errorText();
@@ -109,6 +122,17 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
     if (!(error = readIntOption(parser, ramp, 1, MaxRampPerSecond, &options->rampPerSecond))
              .isEmpty())
         return error;
+
+    if (!(error = readIntOption(parser, dropAt, 1, MaxDurationS, &options->dropAtS)).isEmpty())
+        return error;
+    if (!(error = readIntOption(parser, blackholeAt, 1, MaxDurationS, &options->blackholeAtS))
+             .isEmpty())
+        return error;
+    if (!(error = readIntOption(parser, measureAfter, 1, MaxDurationS, &options->measureAfterS))
+             .isEmpty())
+        return error;
+    if (options->blackholeAtS > 0 && !parser.isSet(profile))
+        return QStringLiteral("--blackhole-at needs --profile: the proxies do it");
 
     if (parser.isSet(profile)) {
         options->profile = ImpairmentProfile::profile(parser.value(profile));

@@ -25,6 +25,14 @@ struct FleetOptions
     OddsDesk::WireFormat format = OddsDesk::WireFormat::Binary;
     int rampPerSecond = 500;
     QString namePrefix = QStringLiteral("oddsdesk-fleet");
+    // Seconds into the run at which every session drops its connection at once (a storm of
+    // returns follows), or at which the proxies stop forwarding (readers that stopped); 0
+    // for never.
+    int dropAtS = 0;
+    int blackholeAtS = 0;
+    // Latency and frames count from this many seconds into the run (after the ramp-up),
+    // so that a benchmark measures the steady state; 0 counts the whole run.
+    int measureAfterS = 0;
 };
 
 /// Parses the fleet's command line. --help and --version print and exit. Returns an empty

@@ -188,6 +188,23 @@ FleetFigures FleetWorker::collect()
     return f;
 }
 
+void FleetWorker::dropAll()
+{
+    for (const Entry &entry : m_entries)
+        entry.client->dropConnection(QStringLiteral("the fleet dropped every connection"));
+}
+
+void FleetWorker::blackholeAll()
+{
+    if (m_proxy)
+        m_proxy->blackholeAll(true);
+}
+
+void FleetWorker::restartLatency()
+{
+    m_latency.clear();
+}
+
 void FleetWorker::finish()
 {
     m_reportTimer.stop();

@@ -75,6 +75,13 @@ public:
     void startSessions(const QVector<int> &indexes);
     /// Reports the figures every \a intervalMs from now on.
     void startReporting(int intervalMs);
+    /// Drops every session's connection at once, as a network that failed would; they
+    /// come back on their own.
+    void dropAll();
+    /// Stops the proxy forwarding anything, for good: readers that stopped.
+    void blackholeAll();
+    /// Forgets the latencies so far: what follows is the steady state.
+    void restartLatency();
     /// Reports the final figures, then closes every connection with a normal close and stops
     /// reconnecting; drained() follows once the connections are closed or after a bounded
     /// grace period.

@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "footballdataimporter.h"
 #include "mainwindow.h"
+#include "openfilelimit.h"
 #include "signalwatcher.h"
 
 #include <QApplication>
@@ -107,6 +108,12 @@ int main(int argc, char **argv)
     BookData book;
     if (!initialBook(options, &book))
         return 1;
+
+    // Every client session holds a socket: the feed may hold as many as the machine allows.
+    QString limitWarning;
+    raiseOpenFileLimit(&limitWarning);
+    if (!limitWarning.isEmpty())
+        err() << "oddsdesk: " << limitWarning << Qt::endl;
 
     Engine engine(options.engine);
     QObject::connect(&engine, &Engine::started, app.get(), [](const QUrl &url) {

@@ -44,7 +44,20 @@ struct ServerConfig
     quint64 maxIncomingMessageBytes = 64 * 1024;
     // 1 MiB per session: past it the reader is too slow and is told to resume later.
     qint64 maxQueuedBytes = 1024 * 1024;
+    // Above a quarter of that queued, a session is sent no more frames as they come: what it
+    // is owed is held back and goes out as one conflated delta (the latest value of each
+    // selection) once its queue drains. A reader that falls behind catches up in one frame
+    // instead of many, and its queue stops growing with the feed's rate.
+    qint64 conflateAboveQueuedBytes = 256 * 1024;
+    // The kernel's send buffer for each client socket, in bytes; 0 leaves it to the kernel,
+    // which grows it as the connection needs (up to megabytes on a fast path). A smaller
+    // buffer makes a stalled reader's queue show here, where it is bounded, sooner.
+    int socketSendBufferBytes = 0;
+    // Network threads that own the sockets; 0 is one per core. The engine thread keeps the
+    // sessions and hellos; these send the frames, take the acks and heartbeat.
+    int networkThreads = 0;
     // Qt's default of 30 pending handshakes refuses a reconnect storm; this many is cheap.
+    // It is also the listening socket's backlog (the kernel caps it at somaxconn).
     int maxPendingConnections = 5000;
     // Timeline entries kept per session: enough for an afternoon of a bad connection.
     int timelineCapacity = 500;

@@ -12,10 +12,7 @@
 Q_LOGGING_CATEGORY(lcFeed, "oddsdesk.engine.feed", QtWarningMsg)
 
 namespace OddsDesk {
-namespace {
 
-// Keeps the latest change per selection (prices) or per market (status) of one flush, in
-// the order of their final sequence numbers.
 BookChanges conflate(const BookChanges &changes)
 {
     std::unordered_map<quint64, int> latest; // key -> index into changes
@@ -45,7 +42,19 @@ BookChanges conflate(const BookChanges &changes)
     return out;
 }
 
-} // namespace
+QByteArray encodeDelta(quint64 fromSequence, quint64 toSequence, qint64 oldestCommitUs,
+    const BookChanges &changes, WireFormat format)
+{
+    pb::ServerMessage message;
+    pb::Delta *delta = message.mutable_delta();
+    delta->set_from_sequence(fromSequence);
+    delta->set_to_sequence(toSequence);
+    delta->set_commit_time_us(oldestCommitUs);
+    delta->mutable_changes()->Reserve(int(changes.size()));
+    for (const BookChange &change : changes)
+        Codec::toProto(change, delta->add_changes());
+    return Codec::encode(message, format);
+}
 
 // What a journal entry holds in memory, near enough: both encodings and the changes.
 static qint64 journalCost(const FeedBatch &batch)
@@ -343,16 +352,10 @@ void Feed::flush()
     }
     m_pending.clear();
 
-    pb::ServerMessage message;
-    pb::Delta *delta = message.mutable_delta();
-    delta->set_from_sequence(batch->fromSequence);
-    delta->set_to_sequence(batch->toSequence);
-    delta->set_commit_time_us(batch->oldestCommitUs);
-    delta->mutable_changes()->Reserve(int(batch->changes.size()));
-    for (const BookChange &change : std::as_const(batch->changes))
-        Codec::toProto(change, delta->add_changes());
-    batch->binary = Codec::encode(message, WireFormat::Binary);
-    batch->json = Codec::encode(message, WireFormat::Json);
+    batch->binary = encodeDelta(batch->fromSequence, batch->toSequence, batch->oldestCommitUs,
+        batch->changes, WireFormat::Binary);
+    batch->json = encodeDelta(batch->fromSequence, batch->toSequence, batch->oldestCommitUs,
+        batch->changes, WireFormat::Json);
     batch->flushedUs = monotonicMicros();
 
     m_flushed = m_head;

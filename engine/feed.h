@@ -57,6 +57,13 @@ struct SnapshotFrames
 
 using SnapshotFramesPtr = std::shared_ptr<const SnapshotFrames>;
 
+/// Keeps the latest change per selection (prices) or per market (status) of \a changes, in
+/// the order of their final sequence numbers; other kinds are all kept.
+BookChanges conflate(const BookChanges &changes);
+/// One delta message holding \a changes, encoded in \a format.
+QByteArray encodeDelta(quint64 fromSequence, quint64 toSequence, qint64 oldestCommitUs,
+    const BookChanges &changes, WireFormat format);
+
 /// The sequenced feed: the book, the sequence numbers and epoch, the changes of the
 /// current flush interval, and the journal of recent batches for resuming sessions.
 /// Lives on the engine thread.

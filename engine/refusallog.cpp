@@ -50,6 +50,7 @@ RefusalLog::RefusalLog(const QLoggingCategory &category, qint64 intervalUs)
 
 bool RefusalLog::record(Refusal reason, const QString &line, qint64 nowUs)
 {
+    const QMutexLocker lock(&m_mutex);
     Entry &entry = m_entries[size_t(reason)];
     ++entry.total;
     if (entry.logged && nowUs - entry.lastLoggedUs < m_intervalUs) {
@@ -72,8 +73,21 @@ bool RefusalLog::record(Refusal reason, const QString &line, qint64 nowUs)
     return true;
 }
 
+void RefusalLog::count(Refusal reason)
+{
+    const QMutexLocker lock(&m_mutex);
+    ++m_entries[size_t(reason)].total;
+}
+
+quint64 RefusalLog::total(Refusal reason) const
+{
+    const QMutexLocker lock(&m_mutex);
+    return m_entries[size_t(reason)].total;
+}
+
 std::array<quint64, RefusalCount> RefusalLog::totals() const
 {
+    const QMutexLocker lock(&m_mutex);
     std::array<quint64, RefusalCount> out = {};
     for (size_t i = 0; i < out.size(); ++i)
         out[i] = m_entries[i].total;

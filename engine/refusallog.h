@@ -3,6 +3,7 @@
 #include "metrics.h"
 
 #include <QLoggingCategory>
+#include <QMutex>
 #include <QString>
 
 #include <array>
@@ -13,6 +14,8 @@ namespace OddsDesk {
 /// line per reason in each interval: a flood of bad connections is a count on /metrics and
 /// a line a second in the operator's log, never a log written by the attacker. The line
 /// that ends a quiet spell says how many were left out before it.
+///
+/// Thread-safe: the network threads and the engine thread record into one log.
 class RefusalLog
 {
 public:
@@ -27,9 +30,9 @@ public:
     /// reason has already been logged within the interval. Returns whether it logged.
     bool record(Refusal reason, const QString &line, qint64 nowUs);
     /// Counts without logging, for refusals that have just been logged another way.
-    void count(Refusal reason) { ++m_entries[size_t(reason)].total; }
+    void count(Refusal reason);
 
-    quint64 total(Refusal reason) const { return m_entries[size_t(reason)].total; }
+    quint64 total(Refusal reason) const;
     std::array<quint64, RefusalCount> totals() const;
 
 private:
@@ -43,6 +46,7 @@ private:
 
     const QLoggingCategory &m_category;
     qint64 m_intervalUs;
+    mutable QMutex m_mutex;
     std::array<Entry, RefusalCount> m_entries;
 };
 

@@ -2,19 +2,28 @@
 
 #include "clientframe.h"
 #include "clock.h"
+#include "networkworker.h"
 
 #include <QDateTime>
 #include <QFile>
 #include <QSslCertificate>
 #include <QSslConfiguration>
 #include <QSslKey>
+#include <QSslSocket>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QThread>
 #include <QWebSocketCorsAuthenticator>
 #include <QRandomGenerator>
 #include <QWebSocket>
 #include <QWebSocketServer>
 #include <QtNumeric>
+#include <QtEndian>
 
 #include <algorithm>
+
+#include <cerrno>
+#include <sys/socket.h>
 
 Q_LOGGING_CATEGORY(lcNet, "oddsdesk.engine.net", QtWarningMsg)
 
@@ -27,14 +36,16 @@ constexpr int HousekeepingIntervalMs = 250;
 // Sample the interval's latencies for the charts from at most this many acks; beyond it
 // percentiles are stable and the memory is bounded.
 constexpr int MaxIntervalSamples = 100000;
-// The dynamic property holding the source address a connection is counted under.
-constexpr char AddressProperty[] = "oddsdesk.address";
 // The worst few clients shown by name on the latency chart.
 constexpr int WorstClientCount = 5;
 // Sequences a session may be owed acks for; older ones are dropped unmeasured.
 constexpr size_t MaxAwaitingAcks = 512;
 // How often the per-address hello buckets that have refilled are forgotten.
 constexpr qint64 HelloLimiterPruneIntervalUs = 10 * 1000 * 1000;
+
+// A connection being closed is aborted this long after, whether or not the peer read the
+// close: a reader that stopped must not hold its queue forever.
+constexpr int CloseGraceMs = 5000;
 
 QString randomHex(int bytes)
 {
@@ -60,7 +71,68 @@ QString oneLine(const QString &untrusted, int maxLength = 200)
     return text;
 }
 
+// One whole message as a server sends it on the wire (RFC 6455, section 5.2): FIN, the
+// opcode of the format, the length, no mask, the payload. Built once, a frame can be written
+// to any number of sockets as it is.
+QByteArray webSocketFrame(const QByteArray &payload, WireFormat format)
+{
+    const quint64 size = quint64(payload.size());
+    QByteArray frame;
+    frame.reserve(payload.size() + 10);
+    frame.append(char(0x80 | (format == WireFormat::Json ? 0x1 : 0x2)));
+    if (size < 126) {
+        frame.append(char(size));
+    } else if (size <= 0xffff) {
+        frame.append(char(126));
+        const quint16 length = qToBigEndian(quint16(size));
+        frame.append(reinterpret_cast<const char *>(&length), 2);
+    } else {
+        frame.append(char(127));
+        const quint64 length = qToBigEndian(size);
+        frame.append(reinterpret_cast<const char *>(&length), 8);
+    }
+    frame.append(payload);
+    return frame;
+}
+
+int formatIndex(WireFormat format)
+{
+    return format == WireFormat::Json ? 1 : 0;
+}
+
+/// Accepts on the engine thread and hands each descriptor on, before any byte is read.
+class Listener : public QTcpServer
+{
+public:
+    Listener(std::function<void(qintptr)> handOff, QObject *parent)
+        : QTcpServer(parent)
+        , m_handOff(std::move(handOff))
+    { }
+
+protected:
+    void incomingConnection(qintptr descriptor) override { m_handOff(descriptor); }
+
+private:
+    std::function<void(qintptr)> m_handOff;
+};
+
 } // namespace
+
+/// One flush as the network threads send it: the batch and its delta framed for the wire in
+/// each format, once for every session.
+struct PublishedBatch
+{
+    FeedBatchPtr batch;
+    QByteArray wire[2]; // by formatIndex()
+};
+
+/// What a network thread knows of a connection that closed, for the engine thread.
+struct FeedServer::ClosedInfo
+{
+    QWebSocketProtocol::CloseCode closeCode = QWebSocketProtocol::CloseCodeNormal;
+    QString peerReason;
+    QString ownReason;
+};
 
 bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
 {
@@ -72,17 +144,23 @@ bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
     return diff == 0;
 }
 
-/// One WebSocket connection. Owned by the server; a session points at it while attached.
+/// One WebSocket connection. Lives on its network thread, which owns the socket; the engine
+/// thread keeps a pointer to it until it has heard that it closed, and then deletes it, so
+/// that it may always post to it. fail() and close() may be called from either thread.
 class Connection : public QObject
 {
 public:
-    enum class State { AwaitingHello, Live, Closing };
+    enum class State { AwaitingHello, HelloSent, Live, Closing };
 
-    Connection(FeedServer *server, QWebSocket *socket, WireFormat format)
-        : QObject(server)
+    Connection(FeedServer *server, NetworkWorker *worker, QWebSocket *socket, QTcpSocket *tcp,
+        WireFormat format)
+        : QObject(worker)
         , m_server(server)
+        , m_worker(worker)
         , m_socket(socket)
+        , m_tcp(tcp)
         , m_format(format)
+        , m_plain(tcp && !qobject_cast<QSslSocket *>(tcp))
     {
         m_socket->setParent(this);
         m_connectedUs = m_lastInboundUs = monotonicMicros();
@@ -93,39 +171,102 @@ public:
         connect(m_socket, &QWebSocket::textMessageReceived, this,
             [this](const QString &text) { onMessage(text.toUtf8(), WireFormat::Json); });
         connect(m_socket, &QWebSocket::pong, this, [this] { touch(); });
-        connect(m_socket, &QWebSocket::disconnected, this,
-            [this] { m_server->connectionClosed(this); });
+        connect(m_socket, &QWebSocket::disconnected, this, [this] {
+            if (!std::exchange(m_lost, true))
+                m_server->connectionLost(this);
+        });
+        if (m_tcp) {
+            connect(m_tcp, &QTcpSocket::bytesWritten, this, [this] {
+                if (!m_owed.empty())
+                    m_server->sendOwed(this);
+            });
+        }
     }
 
     QWebSocket *socket() const { return m_socket; }
+    NetworkWorker *worker() const { return m_worker; }
     WireFormat format() const { return m_format; }
     State state() const { return m_state; }
     void setState(State state) { m_state = state; }
-    Session *session() const { return m_session; }
-    void setSession(Session *session) { m_session = session; }
+    Session *session() const { return m_session.get(); }
     QString remote() const { return m_remote; }
+    QString address() const { return m_address; }
+    void setAddress(const QString &address) { m_address = address; }
     qint64 connectedUs() const { return m_connectedUs; }
     qint64 lastInboundUs() const { return m_lastInboundUs; }
+    bool isLost() const { return m_lost; }
     QString label() const
     {
         return m_session ? m_session->id : QStringLiteral("(no session, %1)").arg(m_remote);
     }
 
-    void send(const QByteArray &frame)
+    /// What the socket holds that the peer has not taken yet.
+    qint64 queuedBytes() const { return m_tcp ? m_tcp->bytesToWrite() : m_socket->bytesToWrite(); }
+
+    /// Writes one frame built by webSocketFrame(). It goes straight to the TCP socket the
+    /// WebSocket runs on: the same bytes QWebSocket would write, without its copy of the
+    /// payload and its separate write of the header.
+    void writeWire(const QByteArray &wire)
     {
-        if (m_format == WireFormat::Json)
-            m_socket->sendTextMessage(QString::fromUtf8(frame));
+        if (m_state == State::Closing || m_lost || !m_tcp
+            || m_tcp->state() != QAbstractSocket::ConnectedState)
+            return;
+        if (m_plain && m_tcp->bytesToWrite() == 0)
+            sendNow(wire);
         else
-            m_socket->sendBinaryMessage(frame);
+            m_tcp->write(wire);
+        // Payload bytes are counted, as the figures have always been: not the frame header.
+        const int length = quint8(wire.at(1)) & 0x7f;
+        const quint64 payload = quint64(wire.size()) - (length < 126 ? 2 : length == 126 ? 4 : 10);
         if (m_session) {
-            ++m_session->framesOut;
-            m_session->bytesOut += quint64(frame.size());
+            m_session->framesOut.fetch_add(1, std::memory_order_relaxed);
+            m_session->bytesOut.fetch_add(payload, std::memory_order_relaxed);
         }
-        ++m_server->m_framesOut;
-        m_server->m_bytesOut += quint64(frame.size());
+        m_worker->framesOut.fetch_add(1, std::memory_order_relaxed);
+        m_worker->bytesOut.fetch_add(payload, std::memory_order_relaxed);
     }
 
+    void send(const QByteArray &frame) { writeWire(webSocketFrame(frame, m_format)); }
+
     void send(const pb::ServerMessage &message) { send(Codec::encode(message, m_format)); }
+
+    /// Attaches \a session (as the engine thread decided) and sends what it is owed first:
+    /// from here on the connection is live and takes its share of every flush.
+    void deliver(const std::shared_ptr<Session> &session, const QVector<QByteArray> &frames)
+    {
+        if (m_lost || m_state == State::Closing)
+            return;
+        {
+            QMutexLocker lock(&session->mutex);
+            if (session->connection != this)
+                return; // taken over meanwhile; this connection is being closed
+        }
+        m_session = session;
+        m_state = State::Live;
+        m_owed.clear();
+        m_owedBytes = 0;
+        m_awaitingSnapshot = false;
+        for (const QByteArray &frame : frames)
+            writeWire(frame);
+    }
+
+    // A session that reads slower than the feed: what it is owed while its queue drains.
+    bool hasOwed() const { return !m_owed.empty(); }
+    int owedCount() const { return int(m_owed.size()); }
+    qint64 owedBytes() const { return m_owedBytes; }
+    void owe(const std::shared_ptr<const PublishedBatch> &published)
+    {
+        m_owed.push_back(published);
+        m_owedBytes += published->wire[formatIndex(m_format)].size();
+    }
+    std::vector<std::shared_ptr<const PublishedBatch>> takeOwed()
+    {
+        m_owedBytes = 0;
+        return std::exchange(m_owed, {});
+    }
+    /// Set when the engine thread was asked for a snapshot: no delta until it comes.
+    bool awaitingSnapshot() const { return m_awaitingSnapshot; }
+    void setAwaitingSnapshot(bool awaiting) { m_awaitingSnapshot = awaiting; }
 
     /// Sends an error message, then closes with the matching close code. Counts and logs
     /// it under \a refusal (by default the one \a code stands for), sparingly.
@@ -138,15 +279,20 @@ public:
     void fail(Refusal refusal, pb::Error::Code code, QWebSocketProtocol::CloseCode closeCode,
         const QString &untrustedReason, quint32 reconnectWindowMs = 0)
     {
+        if (QThread::currentThread() != thread()) {
+            QMetaObject::invokeMethod(
+                this, [=] { fail(refusal, code, closeCode, untrustedReason, reconnectWindowMs); });
+            return;
+        }
         // A reason may quote what the client sent: keep it to one printable line, so that
         // no client can write lines of its own into the operator's log.
         const QString reason = printableLine(untrustedReason);
-        if (m_state == State::Closing)
+        if (m_state == State::Closing || m_lost)
             return;
         // Going away is the server's own doing and is logged once by whoever asked for it.
         if (closeCode != QWebSocketProtocol::CloseCodeGoingAway
             && closeCode != QWebSocketProtocol::CloseCodeNormal) {
-            ++m_server->m_protocolErrors;
+            m_server->m_protocolErrors.fetch_add(1, std::memory_order_relaxed);
             m_server->m_refusals.record(refusal,
                 QStringLiteral("closing session %1 from %2 with %3 - %4")
                     .arg(label(), m_remote, QString::number(int(closeCode)), reason),
@@ -162,18 +308,50 @@ public:
 
     void close(QWebSocketProtocol::CloseCode code, const QString &reason)
     {
+        if (QThread::currentThread() != thread()) {
+            QMetaObject::invokeMethod(this, [=] { close(code, reason); });
+            return;
+        }
+        if (m_lost)
+            return;
         m_state = State::Closing;
         m_closeCode = code;
         m_closeReason = reason;
         // A close reason travels in a control frame: at most 123 bytes.
         m_socket->close(code, reason.left(120));
+        QTimer::singleShot(CloseGraceMs, m_socket, [socket = m_socket] { socket->abort(); });
     }
 
     QString closeReason() const { return m_closeReason; }
     QWebSocketProtocol::CloseCode closeCode() const { return m_closeCode; }
 
+    /// Writes out now what the socket holds, instead of on the next pass of the event loop.
+    void flush()
+    {
+        if (m_tcp)
+            m_tcp->flush();
+    }
+
 private:
     void touch() { m_lastInboundUs = monotonicMicros(); }
+
+    // With nothing queued, a plain socket's frame goes to the kernel at once, in one system
+    // call: the socket's own buffering would switch its write notifier on and off for every
+    // frame (which costs the event loop a search through every socket it watches) and send
+    // it a pass of the loop later. What the kernel does not take is queued on the socket as
+    // usual and goes out in order. A socket that broke is left to its read side to report.
+    void sendNow(const QByteArray &wire)
+    {
+        const qsizetype size = wire.size();
+        const ssize_t sent = ::send(int(m_tcp->socketDescriptor()), wire.constData(), size_t(size),
+            MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (sent == size)
+            return;
+        if (sent >= 0)
+            m_tcp->write(wire.constData() + sent, size - sent);
+        else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            m_tcp->write(wire);
+    }
 
     void onMessage(const QByteArray &data, WireFormat received)
     {
@@ -182,29 +360,75 @@ private:
             return;
         pb::ClientMessage message;
         const ClientFrameCheck check = checkClientFrame(data, received, m_format,
-            m_state == State::Live ? ClientPhase::Live : ClientPhase::AwaitingHello, &message);
+            m_state == State::AwaitingHello ? ClientPhase::AwaitingHello : ClientPhase::Live,
+            &message);
         if (!check.ok) {
             fail(check.refusal, check.code, check.closeCode, check.reason);
             return;
         }
-        if (message.has_hello())
-            m_server->handleHello(this, message.hello());
-        else if (message.has_ack())
-            m_server->handleAck(this, message.ack());
-        else
-            m_server->handleTelemetry(this, message.telemetry());
+        switch (message.body_case()) {
+        case pb::ClientMessage::kHello:
+            if (m_state != State::AwaitingHello) {
+                fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
+                    QStringLiteral("a second hello on one connection"));
+                return;
+            }
+            // Sessions live on the engine thread: the hello is answered there.
+            m_state = State::HelloSent;
+            QMetaObject::invokeMethod(
+                m_server, [server = m_server, connection = this, hello = message.hello()] {
+                    server->handleHello(connection, hello);
+                });
+            return;
+        case pb::ClientMessage::kAck:
+        case pb::ClientMessage::kTelemetry:
+            if (m_state == State::AwaitingHello) {
+                fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
+                    QStringLiteral("a message before hello"));
+                return;
+            }
+            if (message.has_ack()) {
+                if (m_state != State::Live) {
+                    fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
+                        QStringLiteral("an ack before the welcome"));
+                    return;
+                }
+                m_server->handleAck(this, message.ack());
+            } else {
+                // Telemetry may follow the hello before its answer: the engine thread takes
+                // both in the order they came, so the session exists when this arrives.
+                // Rare and about the session's history: handled on the engine thread.
+                QMetaObject::invokeMethod(m_server,
+                    [server = m_server, connection = this, telemetry = message.telemetry()] {
+                        server->handleTelemetry(connection, telemetry);
+                    });
+            }
+            return;
+        case pb::ClientMessage::BODY_NOT_SET:
+            break;
+        }
+        fail(pb::Error::CODE_PROTOCOL, QWebSocketProtocol::CloseCodeProtocolError,
+            QStringLiteral("a message of no type this server knows"));
     }
 
     FeedServer *m_server;
+    NetworkWorker *m_worker;
     QWebSocket *m_socket;
+    QPointer<QTcpSocket> m_tcp;
     WireFormat m_format;
+    bool m_plain; // no TLS: frames may go to the descriptor directly
     State m_state = State::AwaitingHello;
-    Session *m_session = nullptr;
+    std::shared_ptr<Session> m_session;
     QString m_remote;
+    QString m_address; // the source address it is counted under, once admitted
     QString m_closeReason;
     QWebSocketProtocol::CloseCode m_closeCode = QWebSocketProtocol::CloseCodeNormal;
     qint64 m_connectedUs = 0;
     qint64 m_lastInboundUs = 0;
+    bool m_lost = false;
+    bool m_awaitingSnapshot = false;
+    std::vector<std::shared_ptr<const PublishedBatch>> m_owed;
+    qint64 m_owedBytes = 0;
 };
 
 FeedServer::FeedServer(Feed *feed, const ServerConfig &config, QObject *parent)
@@ -212,47 +436,14 @@ FeedServer::FeedServer(Feed *feed, const ServerConfig &config, QObject *parent)
     , m_feed(feed)
     , m_config(config)
 {
-    const bool secure = !m_config.tlsCertificatePath.isEmpty() && !m_config.tlsKeyPath.isEmpty();
-    m_server = new QWebSocketServer(QStringLiteral("OddsDesk"),
-        secure ? QWebSocketServer::SecureMode : QWebSocketServer::NonSecureMode, this);
-    connect(m_server, &QWebSocketServer::originAuthenticationRequired, this,
-        [this](QWebSocketCorsAuthenticator *authenticator) {
-            const QString origin = authenticator->origin();
-            const bool allowed = m_config.allowedOrigins.isEmpty() || origin.isEmpty()
-                || m_config.allowedOrigins.contains(origin);
-            if (!allowed) {
-                ++m_originRefusals;
-                m_refusals.record(Refusal::Origin,
-                    QStringLiteral("refused a browser from origin %1")
-                        .arg(printableLine(origin, 100)),
-                    monotonicMicros());
-            }
-            authenticator->setAllowed(allowed);
-        });
-    m_server->setSupportedSubprotocols(
-        {QString::fromLatin1(BinarySubprotocol), QString::fromLatin1(JsonSubprotocol)});
-    m_server->setMaxPendingConnections(m_config.maxPendingConnections);
-    m_server->setHandshakeTimeout(m_config.handshakeTimeoutMs);
-    connect(
-        m_server, &QWebSocketServer::serverError, this, [this](QWebSocketProtocol::CloseCode code) {
-            // A browser refused for its origin was counted and logged as such, above.
-            if (code == QWebSocketProtocol::CloseCodePolicyViolated)
-                return;
-            m_refusals.record(Refusal::BadHandshake,
-                QStringLiteral("a WebSocket handshake failed (%1): %2")
-                    .arg(int(code))
-                    .arg(printableLine(m_server->errorString())),
-                monotonicMicros());
-        });
-    connect(m_server, &QWebSocketServer::newConnection, this, &FeedServer::onNewConnection);
-    connect(m_server, &QWebSocketServer::acceptError, this,
-        [](QAbstractSocket::SocketError e) { qCWarning(lcNet) << "accept failed:" << e; });
+    m_secure = !m_config.tlsCertificatePath.isEmpty() && !m_config.tlsKeyPath.isEmpty();
     connect(m_feed, &Feed::flushed, this, &FeedServer::onFlushed);
     connect(m_feed, &Feed::bookReset, this, &FeedServer::onBookReset);
     m_acceptTokens = m_config.maxAcceptsPerSecond;
     m_acceptRefillUs = monotonicMicros();
     m_helloLimiter
         = AddressRateLimiter(m_config.maxHellosPerSecondPerAddress, m_config.helloBurstPerAddress);
+    m_flushedSequence = m_feed->flushedSequence();
 
     m_housekeeping.setInterval(HousekeepingIntervalMs);
     connect(&m_housekeeping, &QTimer::timeout, this, &FeedServer::housekeeping);
@@ -261,8 +452,81 @@ FeedServer::FeedServer(Feed *feed, const ServerConfig &config, QObject *parent)
 
 FeedServer::~FeedServer()
 {
-    for (Connection *c : std::as_const(m_connections))
-        c->socket()->disconnect(c);
+    if (m_listener)
+        m_listener->close();
+    stopWorkers();
+}
+
+void FeedServer::startWorkers()
+{
+    const int count = m_config.networkThreads > 0 ? m_config.networkThreads
+                                                  : qMax(1, QThread::idealThreadCount());
+    NetworkWorker::Setup setup;
+    setup.secure = m_secure;
+    setup.tls = m_tls;
+    setup.subprotocols
+        = {QString::fromLatin1(BinarySubprotocol), QString::fromLatin1(JsonSubprotocol)};
+    setup.upgradeTimeoutMs = m_config.handshakeTimeoutMs;
+    setup.maxPendingUpgrades = m_config.maxPendingConnections;
+    setup.sendBufferBytes = m_config.socketSendBufferBytes;
+    for (int i = 0; i < count; ++i) {
+        setup.index = i;
+        m_workers.push_back(std::make_unique<NetworkThread>(setup));
+        NetworkWorker *worker = m_workers.back()->worker();
+        // Both run on the worker's thread, where the upgrader emits them.
+        connect(worker->upgrader(), &QWebSocketServer::originAuthenticationRequired, worker,
+            [this](QWebSocketCorsAuthenticator *authenticator) {
+                const QString origin = authenticator->origin();
+                const bool allowed = m_config.allowedOrigins.isEmpty() || origin.isEmpty()
+                    || m_config.allowedOrigins.contains(origin);
+                if (!allowed) {
+                    m_originRefusals.fetch_add(1, std::memory_order_relaxed);
+                    m_refusals.record(Refusal::Origin,
+                        QStringLiteral("refused a browser from origin %1")
+                            .arg(printableLine(origin, 100)),
+                        monotonicMicros());
+                }
+                authenticator->setAllowed(allowed);
+            });
+        connect(worker->upgrader(), &QWebSocketServer::serverError, worker,
+            [this, worker](QWebSocketProtocol::CloseCode code) {
+                // A browser refused for its origin was counted and logged as such, above.
+                if (code == QWebSocketProtocol::CloseCodePolicyViolated)
+                    return;
+                m_refusals.record(Refusal::BadHandshake,
+                    QStringLiteral("a WebSocket handshake failed (%1): %2")
+                        .arg(int(code))
+                        .arg(printableLine(worker->upgrader()->errorString())),
+                    monotonicMicros());
+            });
+        connect(worker->upgrader(), &QWebSocketServer::newConnection, worker,
+            [this, worker] { onNewConnection(worker); });
+        worker->housekeeping.setInterval(HousekeepingIntervalMs);
+        connect(&worker->housekeeping, &QTimer::timeout, worker,
+            [this, worker] { housekeepConnections(worker); });
+        worker->post([worker] {
+            worker->lastHeartbeatUs = monotonicMicros();
+            worker->housekeeping.start();
+        });
+    }
+}
+
+void FeedServer::stopWorkers()
+{
+    // Connections are deleted with their thread's objects: they must not report back.
+    for (const auto &thread : m_workers) {
+        NetworkWorker *worker = thread->worker();
+        QMetaObject::invokeMethod(
+            worker,
+            [worker] {
+                worker->housekeeping.stop();
+                for (Connection *c : std::as_const(worker->connections))
+                    c->socket()->disconnect(c);
+            },
+            Qt::BlockingQueuedConnection);
+    }
+    m_workers.clear();
+    m_connections.clear();
 }
 
 bool FeedServer::loadTls()
@@ -299,23 +563,29 @@ bool FeedServer::loadTls()
     tls.setLocalCertificateChain(chain);
     tls.setPrivateKey(key);
     tls.setPeerVerifyMode(QSslSocket::VerifyNone); // clients prove who they are by token
-    m_server->setSslConfiguration(tls);
+    m_tls = tls;
     return true;
 }
 
 bool FeedServer::listen()
 {
-    if (m_server->secureMode() == QWebSocketServer::SecureMode && !loadTls())
+    if (m_secure && !loadTls())
         return false;
-    if (!m_server->listen(m_config.bindAddress, m_config.port)) {
+    auto *listener = new Listener([this](qintptr descriptor) { handOff(descriptor); }, this);
+    listener->setListenBacklogSize(m_config.maxPendingConnections);
+    if (!listener->listen(m_config.bindAddress, m_config.port)) {
         m_errorString = QStringLiteral("cannot listen on %1:%2: %3")
                             .arg(m_config.bindAddress.toString())
                             .arg(m_config.port)
-                            .arg(m_server->errorString());
+                            .arg(listener->errorString());
+        delete listener;
         return false;
     }
+    m_listener = listener;
+    connect(m_listener, &QTcpServer::acceptError, this,
+        [](QAbstractSocket::SocketError e) { qCWarning(lcNet) << "accept failed:" << e; });
+    startWorkers();
     m_housekeeping.start();
-    m_lastHeartbeatUs = monotonicMicros();
     Q_EMIT listening(url());
     return true;
 }
@@ -323,22 +593,29 @@ bool FeedServer::listen()
 QUrl FeedServer::url() const
 {
     QUrl url;
-    url.setScheme(m_server->secureMode() == QWebSocketServer::SecureMode ? QStringLiteral("wss")
-                                                                         : QStringLiteral("ws"));
-    url.setHost(m_server->serverAddress().toString());
-    url.setPort(m_server->serverPort());
+    url.setScheme(m_secure ? QStringLiteral("wss") : QStringLiteral("ws"));
+    if (m_listener) {
+        url.setHost(m_listener->serverAddress().toString());
+        url.setPort(m_listener->serverPort());
+    }
     return url;
 }
 
 quint16 FeedServer::port() const
 {
-    return m_server->serverPort();
+    return m_listener ? m_listener->serverPort() : 0;
 }
 
 const Session *FeedServer::session(const QString &id) const
 {
     const auto it = m_sessions.constFind(id);
     return it == m_sessions.cend() ? nullptr : it->get();
+}
+
+int FeedServer::networkThreadOf(const QString &sessionId) const
+{
+    const Session *s = session(sessionId);
+    return s && s->connection ? s->connection->worker()->index() : -1;
 }
 
 int FeedServer::reconnectWindowMs() const
@@ -348,9 +625,17 @@ int FeedServer::reconnectWindowMs() const
         m_config.maxReconnectWindowMs);
 }
 
-void FeedServer::onNewConnection()
+void FeedServer::handOff(qintptr descriptor)
 {
-    while (QWebSocket *socket = m_server->nextPendingConnection()) {
+    // Round robin: connections come and go alike on every thread.
+    NetworkWorker *worker = m_workers[m_nextWorker++ % m_workers.size()]->worker();
+    worker->post([worker, descriptor] { worker->adopt(descriptor); });
+}
+
+void FeedServer::onNewConnection(NetworkWorker *worker)
+{
+    while (QWebSocket *socket = worker->upgrader()->nextPendingConnection()) {
+        QMutexLocker admission(&m_admissionMutex);
         // A token bucket of accepts: a second's worth of burst, refilled continuously.
         const qint64 nowUs = monotonicMicros();
         const double rate = double(m_config.maxAcceptsPerSecond);
@@ -363,13 +648,24 @@ void FeedServer::onNewConnection()
             : WireFormat::Binary;
         socket->setMaxAllowedIncomingMessageSize(m_config.maxIncomingMessageBytes);
         socket->setMaxAllowedIncomingFrameSize(m_config.maxIncomingMessageBytes);
-        auto *connection = new Connection(this, socket, format);
-        m_connections.append(connection);
-        ++m_totalConnections;
+        QTcpSocket *tcp = worker->takeTcpSocket(socket);
+        auto *connection = new Connection(this, worker, socket, tcp, format);
+        worker->connections.append(connection);
+        m_totalConnections.fetch_add(1, std::memory_order_relaxed);
+        QMetaObject::invokeMethod(this, [this, connection] { connectionOpened(connection); });
+        if (!tcp) {
+            // Cannot happen while the upgrader keeps the socket it was given.
+            admission.unlock();
+            qCWarning(lcNet).noquote()
+                << "no socket under the connection from" << connection->remote() << "; dropping it";
+            socket->abort();
+            continue;
+        }
         if (m_acceptTokens < 1.0) {
             // Over the accept rate: say when to come back instead of leaving the client
             // hanging in a queue. The hint is spread so the retries do not come together.
-            ++m_overloadRefusals;
+            m_overloadRefusals.fetch_add(1, std::memory_order_relaxed);
+            admission.unlock();
             m_refusals.record(Refusal::Overloaded,
                 QStringLiteral("over %1 accepts a second: told %2 to retry later")
                     .arg(m_config.maxAcceptsPerSecond)
@@ -388,16 +684,17 @@ void FeedServer::onNewConnection()
         const QString address = socket->peerAddress().toString();
         int &held = m_connectionsPerAddress[address];
         ++held;
-        connection->setProperty(AddressProperty, address);
+        connection->setAddress(address);
         if (m_config.maxConnectionsPerAddress > 0 && held > m_config.maxConnectionsPerAddress) {
             // Logged sparingly, so that an attack does not write the operator's log for the
             // attacker.
-            ++m_addressRefusals;
+            const quint64 refused = m_addressRefusals.fetch_add(1) + 1;
+            admission.unlock();
             m_refusals.record(Refusal::AddressLimit,
                 QStringLiteral("refusing connections from %1 over %2 held; %3 refused so far")
                     .arg(address)
                     .arg(m_config.maxConnectionsPerAddress)
-                    .arg(m_addressRefusals),
+                    .arg(refused),
                 nowUs);
             pb::ServerMessage message;
             message.mutable_error()->set_code(pb::Error::CODE_POLICY);
@@ -407,9 +704,15 @@ void FeedServer::onNewConnection()
                 QStringLiteral("too many connections from this address"));
             continue;
         }
+        admission.unlock();
         qCDebug(lcNet).noquote() << "connection from" << connection->remote()
                                  << (format == WireFormat::Json ? "json" : "binary");
     }
+}
+
+void FeedServer::connectionOpened(Connection *connection)
+{
+    m_connections.insert(connection, nullptr);
 }
 
 void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
@@ -417,8 +720,7 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
     // First, before a snapshot is built: one address saying hello faster than its share is
     // told when to come back.
     int retryAfterMs = 0;
-    if (!m_helloLimiter.take(
-            connection->property(AddressProperty).toString(), monotonicMicros(), &retryAfterMs)) {
+    if (!m_helloLimiter.take(connection->address(), monotonicMicros(), &retryAfterMs)) {
         refuseHelloOverRate(connection, retryAfterMs);
         return;
     }
@@ -479,8 +781,12 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
     if (session->connection) {
         // The old connection still looks open (half-open TCP): this one takes over.
         Connection *old = session->connection;
-        old->setSession(nullptr);
-        session->connection = nullptr;
+        if (m_connections.contains(old))
+            m_connections[old] = nullptr;
+        {
+            QMutexLocker lock(&session->mutex);
+            session->connection = nullptr;
+        }
         addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("taken-over"),
             QStringLiteral("previous connection %1 replaced").arg(old->remote()));
         qCInfo(lcNet).noquote() << "session" << id << "taken over from" << old->remote() << "by"
@@ -511,9 +817,12 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
 
     ++session->resumes;
     ++m_resumes;
-    session->lastSentSequence = resume.last_sequence();
-    session->lastAckedSequence = resume.last_sequence();
-    session->awaitingAck.clear();
+    {
+        QMutexLocker lock(&session->mutex);
+        session->lastSentSequence = resume.last_sequence();
+        session->lastAckedSequence = resume.last_sequence();
+        session->awaitingAck.clear();
+    }
     pb::ServerMessage message;
     pb::Welcome *welcome = message.mutable_welcome();
     welcome->set_session_id(session->id.toStdString());
@@ -524,9 +833,11 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
     welcome->set_head_sequence(m_feed->flushedSequence());
     welcome->set_protocol_version(ProtocolVersion);
     welcome->set_server_time_us(monotonicMicros());
-    connection->send(message);
+    const WireFormat format = connection->format();
+    QVector<QByteArray> frames {webSocketFrame(Codec::encode(message, format), format)};
     for (const FeedBatchPtr &batch : *missed)
-        sendBatch(session, *batch);
+        replayBatch(session, *batch, &frames);
+    deliver(session, frames);
     addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("resumed"),
         QStringLiteral("from sequence %1, %2 frames replayed")
             .arg(resume.last_sequence())
@@ -545,13 +856,16 @@ void FeedServer::refuseHelloOverRate(Connection *connection, int retryAfterMs)
             .arg(connection->remote())
             .arg(m_config.maxHellosPerSecondPerAddress),
         monotonicMicros());
-    pb::ServerMessage message;
-    message.mutable_error()->set_code(pb::Error::CODE_OVERLOADED);
-    message.mutable_error()->set_message("too many hellos from this address; retry later");
-    message.mutable_error()->set_retry_after_ms(retryMs);
-    connection->send(message);
-    connection->close(QWebSocketProtocol::CloseCode(1013),
-        QStringLiteral("too many hellos from this address; retry later"));
+    // The connection is its network thread's: it answers there.
+    QMetaObject::invokeMethod(connection, [connection, retryMs] {
+        pb::ServerMessage message;
+        message.mutable_error()->set_code(pb::Error::CODE_OVERLOADED);
+        message.mutable_error()->set_message("too many hellos from this address; retry later");
+        message.mutable_error()->set_retry_after_ms(retryMs);
+        connection->send(message);
+        connection->close(QWebSocketProtocol::CloseCode(1013),
+            QStringLiteral("too many hellos from this address; retry later"));
+    });
 }
 
 Session *FeedServer::createSession(Connection *connection, const pb::Hello &hello)
@@ -575,12 +889,14 @@ Session *FeedServer::createSession(Connection *connection, const pb::Hello &hell
 
 void FeedServer::attach(Session *session, Connection *connection)
 {
-    session->connection = connection;
+    {
+        QMutexLocker lock(&session->mutex);
+        session->connection = connection;
+    }
+    m_connections[connection] = session;
     session->disconnectedAtUs = 0;
     session->connectedSinceMs = wallMillis();
     session->remoteAddress = connection->remote();
-    connection->setSession(session);
-    connection->setState(Connection::State::Live);
     addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("connected"),
         QStringLiteral("from %1").arg(connection->remote()));
 }
@@ -600,63 +916,201 @@ void FeedServer::sendSnapshot(Session *session)
     welcome->set_head_sequence(snapshot->sequence);
     welcome->set_protocol_version(ProtocolVersion);
     welcome->set_server_time_us(monotonicMicros());
-    connection->send(message);
-
-    for (const QByteArray &frame : snapshot->frames(connection->format()))
-        connection->send(frame);
-    session->lastSentSequence = snapshot->sequence;
-    session->lastAckedSequence = 0;
-    session->awaitingAck.clear();
+    const WireFormat format = connection->format();
+    QVector<QByteArray> frames {webSocketFrame(Codec::encode(message, format), format)};
+    frames += snapshotWire(snapshot, format);
+    {
+        QMutexLocker lock(&session->mutex);
+        session->lastSentSequence = snapshot->sequence;
+        session->lastAckedSequence = 0;
+        session->awaitingAck.clear();
+    }
+    deliver(session, frames);
 }
 
-void FeedServer::sendBatch(Session *session, const FeedBatch &batch)
+const QVector<QByteArray> &FeedServer::snapshotWire(
+    const SnapshotFramesPtr &snapshot, WireFormat format)
 {
-    Connection *connection = session->connection;
-    if (!connection || connection->state() != Connection::State::Live)
-        return;
+    // A reconnect storm is a snapshot storm: the frames are built once per sequence, and
+    // every session's socket shares them.
+    if (m_framedSnapshot != snapshot) {
+        m_framedSnapshot = snapshot;
+        for (WireFormat f : {WireFormat::Binary, WireFormat::Json}) {
+            QVector<QByteArray> &wire = m_snapshotWire[formatIndex(f)];
+            wire.clear();
+            for (const QByteArray &frame : snapshot->frames(f))
+                wire.append(webSocketFrame(frame, f));
+        }
+    }
+    return m_snapshotWire[formatIndex(format)];
+}
+
+void FeedServer::replayBatch(Session *session, const FeedBatch &batch, QVector<QByteArray> *frames)
+{
+    const WireFormat format = session->connection->format();
+    QMutexLocker lock(&session->mutex);
     if (batch.toSequence <= session->lastSentSequence)
         return; // already has it: never a duplicate
     if (batch.fromSequence != session->lastSentSequence + 1) {
-        // Cannot happen while the feed and the server agree; refuse to send a gap.
-        qCWarning(lcNet).noquote()
-            << "session" << session->id << "would skip from" << session->lastSentSequence << "to"
-            << batch.fromSequence << "; sending a snapshot";
-        sendSnapshot(session);
+        // Cannot happen: the journal's batches are consecutive.
+        qCWarning(lcNet).noquote() << "session" << session->id << "replay would skip from"
+                                   << session->lastSentSequence << "to" << batch.fromSequence;
         return;
     }
-    if (connection->socket()->bytesToWrite() > m_config.maxQueuedBytes) {
-        connection->fail(pb::Error::CODE_TOO_SLOW, QWebSocketProtocol::CloseCodePolicyViolated,
-            QStringLiteral("too slow: more than %1 bytes queued; resume to catch up")
-                .arg(m_config.maxQueuedBytes));
-        addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("too-slow"),
-            QStringLiteral("queue over %1 bytes").arg(m_config.maxQueuedBytes));
-        return;
-    }
-    connection->send(batch.frame(connection->format()));
+    frames->append(webSocketFrame(batch.frame(format), format));
     session->lastSentSequence = batch.toSequence;
     session->awaitingAck.emplace_back(batch.toSequence, batch.oldestCommitUs);
     if (session->awaitingAck.size() > MaxAwaitingAcks)
         session->awaitingAck.pop_front();
 }
 
+void FeedServer::deliver(Session *session, const QVector<QByteArray> &frames)
+{
+    Connection *connection = session->connection;
+    QMetaObject::invokeMethod(connection, [connection, shared = sharedSession(session), frames] {
+        connection->deliver(shared, frames);
+    });
+}
+
+std::shared_ptr<Session> FeedServer::sharedSession(const Session *session) const
+{
+    return m_sessions.value(session->id);
+}
+
+void FeedServer::snapshotRequested(Connection *connection)
+{
+    if (Session *session = m_connections.value(connection))
+        sendSnapshot(session);
+}
+
+void FeedServer::sendBatch(
+    Connection *connection, const std::shared_ptr<const PublishedBatch> &published)
+{
+    if (connection->state() != Connection::State::Live || connection->awaitingSnapshot())
+        return;
+    Session *session = connection->session();
+    const FeedBatch &batch = *published->batch;
+    QMutexLocker lock(&session->mutex);
+    if (session->connection != connection)
+        return; // taken over by a newer connection, which is closing this one
+    if (batch.toSequence <= session->lastSentSequence)
+        return; // already has it: never a duplicate
+    const qint64 queued = connection->queuedBytes();
+    session->queuedBytes.store(queued, std::memory_order_relaxed);
+    if (connection->hasOwed() || queued > m_config.conflateAboveQueuedBytes) {
+        // Behind: it gets what it is owed in one frame once its queue drains.
+        connection->owe(published);
+        session->owedDeltas.store(connection->owedCount(), std::memory_order_relaxed);
+        if (queued + connection->owedBytes() > m_config.maxQueuedBytes) {
+            lock.unlock();
+            connection->fail(pb::Error::CODE_TOO_SLOW, QWebSocketProtocol::CloseCodePolicyViolated,
+                QStringLiteral("too slow: more than %1 bytes queued; resume to catch up")
+                    .arg(m_config.maxQueuedBytes));
+            QMetaObject::invokeMethod(this, [this, connection, bytes = m_config.maxQueuedBytes] {
+                if (Session *s = m_connections.value(connection)) {
+                    addTimeline(s, TimelineEntry::Source::Engine, QStringLiteral("too-slow"),
+                        QStringLiteral("queue over %1 bytes").arg(bytes));
+                }
+            });
+            return;
+        }
+        lock.unlock();
+        sendOwed(connection);
+        return;
+    }
+    if (batch.fromSequence != session->lastSentSequence + 1) {
+        // Cannot happen while the feed and the server agree; refuse to send a gap.
+        qCWarning(lcNet).noquote()
+            << "session" << session->id << "would skip from" << session->lastSentSequence << "to"
+            << batch.fromSequence << "; sending a snapshot";
+        connection->setAwaitingSnapshot(true);
+        QMetaObject::invokeMethod(this, [this, connection] { snapshotRequested(connection); });
+        return;
+    }
+    connection->writeWire(published->wire[formatIndex(connection->format())]);
+    session->lastSentSequence = batch.toSequence;
+    session->awaitingAck.emplace_back(batch.toSequence, batch.oldestCommitUs);
+    if (session->awaitingAck.size() > MaxAwaitingAcks)
+        session->awaitingAck.pop_front();
+}
+
+void FeedServer::sendOwed(Connection *connection)
+{
+    if (connection->state() != Connection::State::Live || connection->awaitingSnapshot())
+        return;
+    // Let the queue drain well below the mark first, so that it does not flap around it.
+    if (connection->queuedBytes() > m_config.conflateAboveQueuedBytes / 2)
+        return;
+    Session *session = connection->session();
+    QMutexLocker lock(&session->mutex);
+    if (session->connection != connection)
+        return;
+    std::vector<std::shared_ptr<const PublishedBatch>> owed = connection->takeOwed();
+    session->owedDeltas.store(0, std::memory_order_relaxed);
+    const quint64 sent = session->lastSentSequence;
+    owed.erase(std::remove_if(owed.begin(), owed.end(),
+                   [sent](const auto &p) { return p->batch->toSequence <= sent; }),
+        owed.end());
+    if (owed.empty())
+        return;
+    const FeedBatch &first = *owed.front()->batch;
+    const FeedBatch &last = *owed.back()->batch;
+    if (first.fromSequence != sent + 1) {
+        qCWarning(lcNet).noquote() << "session" << session->id << "would skip from" << sent << "to"
+                                   << first.fromSequence << "; sending a snapshot";
+        connection->setAwaitingSnapshot(true);
+        QMetaObject::invokeMethod(this, [this, connection] { snapshotRequested(connection); });
+        return;
+    }
+    const WireFormat format = connection->format();
+    if (owed.size() == 1) {
+        connection->writeWire(owed.front()->wire[formatIndex(format)]);
+    } else {
+        // One delta for everything owed: the latest value of each selection wins.
+        BookChanges changes;
+        for (const auto &published : owed)
+            changes += published->batch->changes;
+        connection->send(encodeDelta(
+            first.fromSequence, last.toSequence, first.oldestCommitUs, conflate(changes), format));
+    }
+    session->lastSentSequence = last.toSequence;
+    session->awaitingAck.emplace_back(last.toSequence, first.oldestCommitUs);
+    if (session->awaitingAck.size() > MaxAwaitingAcks)
+        session->awaitingAck.pop_front();
+}
+
 void FeedServer::onFlushed(const FeedBatchPtr &batch)
 {
-    for (Connection *connection : std::as_const(m_connections)) {
-        if (Session *session = connection->session())
-            sendBatch(session, *batch);
+    m_flushedSequence = batch->toSequence;
+    auto published = std::make_shared<PublishedBatch>();
+    published->batch = batch;
+    for (WireFormat format : {WireFormat::Binary, WireFormat::Json})
+        published->wire[formatIndex(format)] = webSocketFrame(batch->frame(format), format);
+    // Once per network thread, never once per session.
+    for (const auto &thread : m_workers) {
+        NetworkWorker *worker = thread->worker();
+        worker->post([this, worker, published] { fanOut(worker, published); });
     }
+}
+
+void FeedServer::fanOut(
+    NetworkWorker *worker, const std::shared_ptr<const PublishedBatch> &published)
+{
+    // A copy: a send that fails closes a connection, which leaves the list.
+    const QList<Connection *> connections = worker->connections;
+    for (Connection *connection : connections)
+        sendBatch(connection, published);
 }
 
 void FeedServer::onBookReset()
 {
+    m_flushedSequence = m_feed->flushedSequence();
     // A new book is a new epoch: every live session starts again from a snapshot.
-    for (Connection *connection : std::as_const(m_connections)) {
-        if (Session *session = connection->session()) {
-            if (connection->state() == Connection::State::Live) {
-                addTimeline(session, TimelineEntry::Source::Engine,
-                    QStringLiteral("snapshot-fallback"), QStringLiteral("book replaced"));
-                sendSnapshot(session);
-            }
+    for (auto it = m_connections.cbegin(); it != m_connections.cend(); ++it) {
+        if (Session *session = it.value()) {
+            addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("snapshot-fallback"),
+                QStringLiteral("book replaced"));
+            sendSnapshot(session);
         }
     }
 }
@@ -664,11 +1118,14 @@ void FeedServer::onBookReset()
 void FeedServer::handleAck(Connection *connection, const pb::Ack &ack)
 {
     Session *session = connection->session();
+    QMutexLocker lock(&session->mutex);
+    if (session->connection != connection)
+        return; // taken over: what this connection acknowledges no longer counts
     if (ack.sequence() > session->lastSentSequence) {
+        const quint64 sent = session->lastSentSequence;
+        lock.unlock();
         connection->fail(pb::Error::CODE_POLICY, QWebSocketProtocol::CloseCodePolicyViolated,
-            QStringLiteral("ack of sequence %1 beyond the %2 sent")
-                .arg(ack.sequence())
-                .arg(session->lastSentSequence));
+            QStringLiteral("ack of sequence %1 beyond the %2 sent").arg(ack.sequence()).arg(sent));
         return;
     }
     session->lastAckedSequence = qMax(session->lastAckedSequence, ack.sequence());
@@ -681,15 +1138,18 @@ void FeedServer::handleAck(Connection *connection, const pb::Ack &ack)
         const qint64 latency
             = session->clock.addSample(awaiting.front().second, ack.receive_time_us(), arrivalUs);
         session->latency.add(latency);
-        if (m_intervalSamples.size() < MaxIntervalSamples)
-            m_intervalSamples.append(latency);
         awaiting.pop_front();
+        lock.unlock();
+        connection->worker()->addLatencySample(
+            latency, MaxIntervalSamples / int(qMax<size_t>(1, m_workers.size())));
     }
 }
 
 void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &telemetry)
 {
-    Session *session = connection->session();
+    Session *session = m_connections.value(connection);
+    if (!session)
+        return; // closed or taken over since it was sent
     const qint64 nowUs = monotonicMicros();
     const double rate = double(m_config.telemetryPerSecond);
     if (session->telemetryRefillUs == 0)
@@ -799,97 +1259,62 @@ qint64 FeedServer::clientEventTimeMs(const Session &session, const pb::Telemetry
     return qBound(session.createdMs, nowMs - qBound<qint64>(0, ageUs / 1000, nowMs), nowMs);
 }
 
-void FeedServer::connectionClosed(Connection *connection)
+void FeedServer::connectionLost(Connection *connection)
 {
-    m_connections.removeOne(connection);
-    const QString address = connection->property(AddressProperty).toString();
+    NetworkWorker *worker = connection->worker();
+    worker->connections.removeOne(connection);
+    connection->setState(Connection::State::Closing);
+    ClosedInfo info;
+    info.closeCode = connection->socket()->closeCode();
+    info.peerReason = connection->socket()->closeReason();
+    info.ownReason = connection->closeReason();
+    QMetaObject::invokeMethod(
+        this, [this, connection, info] { connectionClosed(connection, info); });
+}
+
+void FeedServer::connectionClosed(Connection *connection, const ClosedInfo &info)
+{
+    Session *session = m_connections.take(connection);
+    const QString address = connection->address();
     if (!address.isEmpty()) {
+        QMutexLocker admission(&m_admissionMutex);
         auto held = m_connectionsPerAddress.find(address);
         if (held != m_connectionsPerAddress.end() && --*held <= 0)
             m_connectionsPerAddress.erase(held);
     }
-    QWebSocket *socket = connection->socket();
-    if (Session *session = connection->session()) {
+    if (session) {
         if (session->connection == connection) {
-            session->connection = nullptr;
+            {
+                QMutexLocker lock(&session->mutex);
+                session->connection = nullptr;
+            }
             session->disconnectedAtUs = monotonicMicros();
-            const QString why = connection->closeReason().isEmpty()
+            const QString why = info.ownReason.isEmpty()
                 ? QStringLiteral("peer closed with %1 %2")
-                      .arg(closeCodeText(socket->closeCode()), socket->closeReason())
-                : QStringLiteral("closed with %1 %2")
-                      .arg(closeCodeText(connection->closeCode()), connection->closeReason());
+                      .arg(closeCodeText(info.closeCode), info.peerReason)
+                : info.ownReason;
             addTimeline(session, TimelineEntry::Source::Engine, QStringLiteral("closed"), why);
             qCInfo(lcNet).noquote() << "session" << session->id << "from" << connection->remote()
                                     << "disconnected:" << oneLine(why);
         }
     }
     // The WebSocket layer refuses an oversized message or frame by itself; count it once.
-    if (socket->closeCode() == QWebSocketProtocol::CloseCodeTooMuchData
-        && connection->closeReason().isEmpty()) {
+    if (info.closeCode == QWebSocketProtocol::CloseCodeTooMuchData && info.ownReason.isEmpty()) {
         ++m_protocolErrors;
         m_refusals.record(Refusal::TooBig,
             QStringLiteral("closed %1 from %2 with 1009: a message or frame over %3 bytes")
-                .arg(connection->label(), connection->remote())
+                .arg(session ? session->id : QStringLiteral("a connection"), connection->remote())
                 .arg(m_config.maxIncomingMessageBytes),
             monotonicMicros());
     }
+    // Nothing is posted to it from here on: it may go.
     connection->deleteLater();
 }
 
 void FeedServer::housekeeping()
 {
     const qint64 nowUs = monotonicMicros();
-    const qint64 deadUs
-        = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
-    const qint64 helloUs = qint64(m_config.helloTimeoutMs) * 1000;
-
-    const qint64 intervalUs = qint64(m_config.heartbeatIntervalMs) * 1000;
-    const bool heartbeatDue = nowUs - m_lastHeartbeatUs >= intervalUs;
-    QByteArray heartbeat[2];
-    if (heartbeatDue) {
-        m_lastHeartbeatUs = nowUs;
-        pb::ServerMessage message;
-        message.mutable_heartbeat()->set_head_sequence(m_feed->flushedSequence());
-        message.mutable_heartbeat()->set_server_time_us(nowUs);
-        message.mutable_heartbeat()->set_server_wall_time_ms(wallMillis());
-        heartbeat[0] = Codec::encode(message, WireFormat::Binary);
-        heartbeat[1] = Codec::encode(message, WireFormat::Json);
-    }
-
-    const QList<Connection *> connections = m_connections;
-    for (Connection *connection : connections) {
-        switch (connection->state()) {
-        case Connection::State::AwaitingHello:
-            if (nowUs - connection->connectedUs() > helloUs) {
-                connection->fail(pb::Error::CODE_HANDSHAKE_TIMEOUT,
-                    QWebSocketProtocol::CloseCodePolicyViolated,
-                    QStringLiteral("no hello within %1 ms").arg(m_config.helloTimeoutMs));
-            }
-            break;
-        case Connection::State::Live:
-            if (nowUs - connection->lastInboundUs() > deadUs) {
-                const QString why = QStringLiteral("silent for %1 ms: connection presumed dead")
-                                        .arg((nowUs - connection->lastInboundUs()) / 1000);
-                // Logged once, as the close of the session, by connectionClosed().
-                if (Session *session = connection->session()) {
-                    addTimeline(
-                        session, TimelineEntry::Source::Engine, QStringLiteral("dead"), why);
-                }
-                connection->close(QWebSocketProtocol::CloseCodeGoingAway, why);
-                // The peer will not answer the close handshake; do not wait for it.
-                connection->socket()->abort();
-            } else if (heartbeatDue) {
-                connection->send(heartbeat[connection->format() == WireFormat::Json ? 1 : 0]);
-                // A client owes us nothing while no delta comes its way; a WebSocket ping,
-                // which every client library answers by itself, shows whether it is there.
-                if (nowUs - connection->lastInboundUs() >= intervalUs)
-                    connection->socket()->ping();
-            }
-            break;
-        case Connection::State::Closing:
-            break;
-        }
-    }
+    m_flushedSequence = m_feed->flushedSequence();
 
     if (nowUs - m_lastHelloPruneUs >= HelloLimiterPruneIntervalUs) {
         m_lastHelloPruneUs = nowUs;
@@ -907,6 +1332,65 @@ void FeedServer::housekeeping()
     }
 }
 
+void FeedServer::housekeepConnections(NetworkWorker *worker)
+{
+    const qint64 nowUs = monotonicMicros();
+    const qint64 deadUs
+        = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
+    const qint64 helloUs = qint64(m_config.helloTimeoutMs) * 1000;
+
+    const qint64 intervalUs = qint64(m_config.heartbeatIntervalMs) * 1000;
+    const bool heartbeatDue = nowUs - worker->lastHeartbeatUs >= intervalUs;
+    QByteArray heartbeat[2];
+    if (heartbeatDue) {
+        worker->lastHeartbeatUs = nowUs;
+        pb::ServerMessage message;
+        message.mutable_heartbeat()->set_head_sequence(m_flushedSequence.load());
+        message.mutable_heartbeat()->set_server_time_us(nowUs);
+        message.mutable_heartbeat()->set_server_wall_time_ms(wallMillis());
+        for (WireFormat format : {WireFormat::Binary, WireFormat::Json})
+            heartbeat[formatIndex(format)] = webSocketFrame(Codec::encode(message, format), format);
+    }
+
+    const QList<Connection *> connections = worker->connections;
+    for (Connection *connection : connections) {
+        switch (connection->state()) {
+        case Connection::State::AwaitingHello:
+            if (nowUs - connection->connectedUs() > helloUs) {
+                connection->fail(pb::Error::CODE_HANDSHAKE_TIMEOUT,
+                    QWebSocketProtocol::CloseCodePolicyViolated,
+                    QStringLiteral("no hello within %1 ms").arg(m_config.helloTimeoutMs));
+            }
+            break;
+        case Connection::State::Live:
+            if (nowUs - connection->lastInboundUs() > deadUs) {
+                const QString why = QStringLiteral("silent for %1 ms: connection presumed dead")
+                                        .arg((nowUs - connection->lastInboundUs()) / 1000);
+                qCInfo(lcNet).noquote() << "session" << connection->label() << why;
+                QMetaObject::invokeMethod(this, [this, connection, why] {
+                    if (Session *session = m_connections.value(connection)) {
+                        addTimeline(
+                            session, TimelineEntry::Source::Engine, QStringLiteral("dead"), why);
+                    }
+                });
+                connection->close(QWebSocketProtocol::CloseCodeGoingAway, why);
+                // The peer will not answer the close handshake; do not wait for it.
+                connection->socket()->abort();
+            } else if (heartbeatDue) {
+                connection->writeWire(heartbeat[formatIndex(connection->format())]);
+                // A client owes us nothing while no delta comes its way; a WebSocket ping,
+                // which every client library answers by itself, shows whether it is there.
+                if (nowUs - connection->lastInboundUs() >= intervalUs)
+                    connection->socket()->ping();
+            }
+            break;
+        case Connection::State::HelloSent:
+        case Connection::State::Closing:
+            break;
+        }
+    }
+}
+
 void FeedServer::allowOrigins(const QStringList &origins)
 {
     if (m_config.allowedOrigins.isEmpty())
@@ -921,11 +1405,26 @@ void FeedServer::closeAll(QWebSocketProtocol::CloseCode code, const QString &rea
 {
     qCInfo(lcNet).noquote() << "closing" << m_connections.size() << "connections with" << int(code)
                             << "-" << reason;
-    const QList<Connection *> connections = m_connections;
     const quint32 windowMs = quint32(reconnectWindowMs());
+    // Each network thread closes its own and writes the close frames out before this returns.
+    for (const auto &thread : m_workers) {
+        NetworkWorker *worker = thread->worker();
+        QMetaObject::invokeMethod(
+            worker,
+            [this, worker, code, reason, windowMs] {
+                closeOwnConnections(worker, code, reason, windowMs);
+            },
+            Qt::BlockingQueuedConnection);
+    }
+}
+
+void FeedServer::closeOwnConnections(NetworkWorker *worker, QWebSocketProtocol::CloseCode code,
+    const QString &reason, quint32 reconnectWindowMs)
+{
+    const QList<Connection *> connections = worker->connections;
     for (Connection *connection : connections) {
         if (code == QWebSocketProtocol::CloseCodeGoingAway)
-            connection->fail(pb::Error::CODE_GOING_AWAY, code, reason, windowMs);
+            connection->fail(pb::Error::CODE_GOING_AWAY, code, reason, reconnectWindowMs);
         else
             connection->close(code, reason);
     }
@@ -933,9 +1432,14 @@ void FeedServer::closeAll(QWebSocketProtocol::CloseCode code, const QString &rea
 
 void FeedServer::abortAll()
 {
-    const QList<Connection *> connections = m_connections;
-    for (Connection *connection : connections)
-        connection->socket()->abort();
+    for (const auto &thread : m_workers) {
+        NetworkWorker *worker = thread->worker();
+        worker->post([worker] {
+            const QList<Connection *> connections = worker->connections;
+            for (Connection *connection : connections)
+                connection->socket()->abort();
+        });
+    }
 }
 
 FeedMetrics FeedServer::takeMetrics()
@@ -961,8 +1465,13 @@ FeedMetrics FeedServer::takeMetrics()
         if (isStaleNow(*session, nowUs))
             ++m.staleSessions;
     }
-    m.framesOut = std::exchange(m_framesOut, 0);
-    m.bytesOut = std::exchange(m_bytesOut, 0);
+    QVector<qint64> samples;
+    for (const auto &thread : m_workers) {
+        NetworkWorker *worker = thread->worker();
+        m.framesOut += worker->framesOut.exchange(0);
+        m.bytesOut += worker->bytesOut.exchange(0);
+        samples += worker->takeLatencySamples();
+    }
     m.protocolErrors = m_protocolErrors;
     m.totalConnections = m_totalConnections;
     m.overloadRefusals = m_overloadRefusals;
@@ -970,26 +1479,37 @@ FeedMetrics FeedServer::takeMetrics()
     m.addressRefusals = m_addressRefusals;
     m.refusals = m_refusals.totals();
 
-    m.latencySamples = int(m_intervalSamples.size());
-    if (!m_intervalSamples.isEmpty()) {
-        m.latencyP50Us = percentileOf(m_intervalSamples, 0.50);
-        m.latencyP95Us = percentileOf(m_intervalSamples, 0.95);
-        m.latencyP99Us = percentileOf(m_intervalSamples, 0.99);
-        m.latencyMaxUs = *std::max_element(m_intervalSamples.cbegin(), m_intervalSamples.cend());
-        for (qint64 sample : std::as_const(m_intervalSamples)) {
+    m.latencySamples = int(samples.size());
+    if (!samples.isEmpty()) {
+        m.latencyP50Us = percentileOf(samples, 0.50);
+        m.latencyP95Us = percentileOf(samples, 0.95);
+        m.latencyP99Us = percentileOf(samples, 0.99);
+        m.latencyMaxUs = *std::max_element(samples.cbegin(), samples.cend());
+        for (qint64 sample : std::as_const(samples)) {
             const auto bound = std::lower_bound(
                 LatencyBucketBoundsUs.cbegin(), LatencyBucketBoundsUs.cend(), sample);
             ++m.latencyBuckets[size_t(bound - LatencyBucketBoundsUs.cbegin())];
             m.latencySumUs += sample;
         }
-        m_intervalSamples.clear();
     }
 
+    // The worst few by p99. A session whose largest sample is below the fifth-worst p99 so
+    // far cannot be among them: its window need not be sorted.
     QVector<ClientLatency> clients;
+    qint64 fifthWorstP99 = -1;
     for (const auto &session : std::as_const(m_sessions)) {
-        if (session->connection && !session->latency.isEmpty()) {
-            clients.append(ClientLatency {session->id, session->clientName,
-                session->latency.percentile(0.5), session->latency.percentile(0.99)});
+        if (!session->connection)
+            continue;
+        QMutexLocker lock(&session->mutex);
+        if (session->latency.isEmpty() || session->latency.max() <= fifthWorstP99)
+            continue;
+        clients.append(ClientLatency {session->id, session->clientName,
+            session->latency.percentile(0.5), session->latency.percentile(0.99)});
+        if (clients.size() >= WorstClientCount * 4) {
+            std::partial_sort(clients.begin(), clients.begin() + WorstClientCount, clients.end(),
+                [](const ClientLatency &a, const ClientLatency &b) { return a.p99Us > b.p99Us; });
+            clients.resize(WorstClientCount);
+            fifthWorstP99 = clients.last().p99Us;
         }
     }
     const int worst = qMin(WorstClientCount, int(clients.size()));
@@ -1005,8 +1525,10 @@ bool FeedServer::isStaleNow(const Session &session, qint64 nowUs) const
     // Connected, yet what we sent three heartbeats ago is still not acknowledged.
     const qint64 staleUs
         = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
-    return session.connection && !session.awaitingAck.empty()
-        && nowUs - session.awaitingAck.front().second > staleUs;
+    if (!session.connection)
+        return false;
+    QMutexLocker lock(&session.mutex);
+    return !session.awaitingAck.empty() && nowUs - session.awaitingAck.front().second > staleUs;
 }
 
 SessionSummary FeedServer::summarize(const Session &s, qint64 nowUs) const
@@ -1024,11 +1546,15 @@ SessionSummary FeedServer::summarize(const Session &s, qint64 nowUs) const
     summary.resumes = s.resumes;
     summary.snapshotFallbacks = s.snapshotFallbacks;
     summary.gaps = s.gapsReported;
-    summary.lag = m_feed->flushedSequence() - qMin(s.lastAckedSequence, m_feed->flushedSequence());
-    summary.latencyP50Us = s.latency.percentile(0.5);
-    summary.latencyP99Us = s.latency.percentile(0.99);
-    summary.framesOut = s.framesOut;
-    summary.bytesOut = s.bytesOut;
+    {
+        QMutexLocker lock(&s.mutex);
+        summary.lag
+            = m_feed->flushedSequence() - qMin(s.lastAckedSequence, m_feed->flushedSequence());
+        summary.latencyP50Us = s.latency.percentile(0.5);
+        summary.latencyP99Us = s.latency.percentile(0.99);
+    }
+    summary.framesOut = s.framesOut.load(std::memory_order_relaxed);
+    summary.bytesOut = s.bytesOut.load(std::memory_order_relaxed);
     summary.staleMs = s.staleMs;
     summary.staleNow = isStaleNow(s, nowUs);
     summary.telemetryDropped = s.telemetryDropped;
@@ -1053,6 +1579,7 @@ std::optional<SessionDetail> FeedServer::sessionDetail(const QString &id) const
     SessionDetail detail;
     detail.summary = summarize(*s, monotonicMicros());
     detail.timeline = QVector<TimelineEntry>(s->timeline.cbegin(), s->timeline.cend());
+    QMutexLocker lock(&s->mutex);
     detail.recentLatencyUs = s->latency.samples();
     return detail;
 }

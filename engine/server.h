@@ -11,24 +11,36 @@
 #include <QHash>
 #include <QHostAddress>
 #include <QLoggingCategory>
+#include <QMutex>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
+#include <QSslConfiguration>
 #include <QTimer>
 #include <QUrl>
 #include <QWebSocketProtocol>
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <vector>
 
 Q_DECLARE_LOGGING_CATEGORY(lcNet)
 
+class QTcpServer;
 class QWebSocket;
-class QWebSocketServer;
 
 namespace OddsDesk {
 
-/// A client session: what survives while its connection comes and goes.
+class NetworkThread;
+class NetworkWorker;
+struct PublishedBatch;
+
+/// A client session: what survives while its connection comes and goes. Kept by the engine
+/// thread; while attached, the connection's network thread sends it deltas and takes its acks.
+/// The fields marked "shared" are read and written under the mutex by both threads; the
+/// others belong to the engine thread.
 struct Session
 {
     QString id;
@@ -40,10 +52,15 @@ struct Session
     qint64 createdMs = 0;
     qint64 connectedSinceMs = 0;
     qint64 disconnectedAtUs = 0; // 0 while connected
-    quint64 lastSentSequence = 0;
-    quint64 lastAckedSequence = 0;
-    quint64 framesOut = 0;
-    quint64 bytesOut = 0;
+    mutable QMutex mutex;
+    quint64 lastSentSequence = 0; // shared
+    quint64 lastAckedSequence = 0; // shared
+    std::atomic<quint64> framesOut {0}; // written by the network thread
+    std::atomic<quint64> bytesOut {0};
+    // Its queue as last seen by the network thread: bytes its socket holds, and deltas held
+    // back to go out conflated once that drains.
+    std::atomic<qint64> queuedBytes {0};
+    std::atomic<int> owedDeltas {0};
     int reconnects = 0;
     int resumes = 0;
     int snapshotFallbacks = 0;
@@ -52,16 +69,22 @@ struct Session
     double telemetryTokens = 0;
     qint64 telemetryRefillUs = 0;
     quint64 telemetryDropped = 0; // messages over the rate, dropped
-    LatencyWindow latency;
-    ClockOffsetEstimator clock;
-    std::deque<std::pair<quint64, qint64>> awaitingAck; // (sequence, commit time)
+    LatencyWindow latency; // shared
+    ClockOffsetEstimator clock; // shared
+    std::deque<std::pair<quint64, qint64>> awaitingAck; // (sequence, commit time); shared
     std::deque<TimelineEntry> timeline;
+    // Written by the engine thread under the mutex; the network thread reads it under the
+    // mutex to know whether its connection still holds the session.
     class Connection *connection = nullptr;
 };
 
 /// The WebSocket side of the feed: accepts connections, runs the hello and resume
 /// handshake, fans out each flush's shared frame, sends heartbeats and closes dead or
-/// misbehaving connections. Lives on the engine thread.
+/// misbehaving connections. Lives on the engine thread, which keeps the sessions and answers
+/// hellos; a small pool of network threads owns the sockets: the listener hands each new
+/// connection to one of them, which upgrades it and from then on sends its frames, takes its
+/// acks, heartbeats it and closes it. Each flush is framed once and handed to every network
+/// thread once.
 class FeedServer : public QObject
 {
     Q_OBJECT
@@ -87,6 +110,9 @@ public:
     void abortAll();
 
     int connectedCount() const { return int(m_connections.size()); }
+    int networkThreadCount() const { return int(m_workers.size()); }
+    /// Which network thread (0, 1, ...) holds the session's connection; -1 without one.
+    int networkThreadOf(const QString &sessionId) const;
     /// The reconnect window offered to clients when the server goes away.
     int reconnectWindowMs() const;
     int sessionCount() const { return m_sessions.size(); }
@@ -109,38 +135,67 @@ Q_SIGNALS:
 
 private:
     friend class Connection;
+    struct ClosedInfo;
 
     bool loadTls();
-    void onNewConnection();
+    void startWorkers();
+    void stopWorkers();
+    void handOff(qintptr descriptor);
     void onFlushed(const FeedBatchPtr &batch);
     void onBookReset();
     void housekeeping();
 
-    void handleHello(Connection *connection, const pb::Hello &hello);
+    // On a network thread, for the connections it owns.
+    void onNewConnection(NetworkWorker *worker);
+    void housekeepConnections(NetworkWorker *worker);
+    void fanOut(NetworkWorker *worker, const std::shared_ptr<const PublishedBatch> &published);
+    void sendBatch(Connection *connection, const std::shared_ptr<const PublishedBatch> &published);
+    void sendOwed(Connection *connection);
     void handleAck(Connection *connection, const pb::Ack &ack);
+    void connectionLost(Connection *connection);
+    void closeOwnConnections(NetworkWorker *worker, QWebSocketProtocol::CloseCode code,
+        const QString &reason, quint32 reconnectWindowMs);
+
+    // On the engine thread.
+    void handleHello(Connection *connection, const pb::Hello &hello);
     void handleTelemetry(Connection *connection, const pb::Telemetry &telemetry);
-    void connectionClosed(Connection *connection);
+    void connectionOpened(Connection *connection);
+    void connectionClosed(Connection *connection, const ClosedInfo &info);
+    void snapshotRequested(Connection *connection);
     void refuseHelloOverRate(Connection *connection, int retryAfterMs);
 
     Session *createSession(Connection *connection, const pb::Hello &hello);
     void attach(Session *session, Connection *connection);
     void sendSnapshot(Session *session);
-    void sendBatch(Session *session, const FeedBatch &batch);
+    void replayBatch(Session *session, const FeedBatch &batch, QVector<QByteArray> *frames);
+    void deliver(Session *session, const QVector<QByteArray> &frames);
+    const QVector<QByteArray> &snapshotWire(const SnapshotFramesPtr &snapshot, WireFormat format);
     /// Adds an entry at \a timeMs (now, when not given), in time order.
     void addTimeline(Session *session, TimelineEntry::Source source, const QString &kind,
         const QString &detail, qint64 timeMs = 0);
     qint64 clientEventTimeMs(const Session &session, const pb::TelemetryEvent &event) const;
     SessionSummary summarize(const Session &session, qint64 nowUs) const;
     bool isStaleNow(const Session &session, qint64 nowUs) const;
+    std::shared_ptr<Session> sharedSession(const Session *session) const;
 
     Feed *m_feed;
     ServerConfig m_config;
-    QWebSocketServer *m_server = nullptr;
+    QTcpServer *m_listener = nullptr;
+    bool m_secure = false;
+    QSslConfiguration m_tls;
+    std::vector<std::unique_ptr<NetworkThread>> m_workers;
+    size_t m_nextWorker = 0;
     QString m_errorString;
     QTimer m_housekeeping;
-    qint64 m_lastHeartbeatUs = 0;
-    QList<Connection *> m_connections;
+    // Every connection a network thread has reported and not yet reported closed, with the
+    // session attached to it (null until its hello is answered, or once taken over).
+    QHash<Connection *, Session *> m_connections;
     QHash<QString, std::shared_ptr<Session>> m_sessions;
+    // The last flushed sequence, for the network threads' heartbeats.
+    std::atomic<quint64> m_flushedSequence {0};
+    // The snapshot last framed for the wire, shared by every session that gets it.
+    SnapshotFramesPtr m_framedSnapshot;
+    QVector<QByteArray> m_snapshotWire[2];
 
     // Counters for the current metrics interval.
     qint64 m_intervalStartMs = 0;
@@ -148,14 +203,15 @@ private:
     int m_resumes = 0;
     int m_fallbacks = 0;
     int m_clientReconnectAttempts = 0;
-    quint64 m_framesOut = 0;
-    quint64 m_bytesOut = 0;
-    QVector<qint64> m_intervalSamples;
-    quint64 m_protocolErrors = 0;
-    quint64 m_totalConnections = 0;
-    quint64 m_overloadRefusals = 0;
-    quint64 m_originRefusals = 0;
-    quint64 m_addressRefusals = 0;
+    // Since start; network threads count these too.
+    std::atomic<quint64> m_protocolErrors {0};
+    std::atomic<quint64> m_totalConnections {0};
+    std::atomic<quint64> m_overloadRefusals {0};
+    std::atomic<quint64> m_originRefusals {0};
+    std::atomic<quint64> m_addressRefusals {0};
+
+    // Admission, decided on the network threads as connections arrive.
+    QMutex m_admissionMutex;
     QHash<QString, int> m_connectionsPerAddress;
     RefusalLog m_refusals {lcNet()};
     AddressRateLimiter m_helloLimiter;

@@ -10,11 +10,13 @@
 
 #include <QFile>
 #include <QProcess>
+#include <QTcpSocket>
 #include <QSignalSpy>
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QWebSocket>
 #include <QWebSocketHandshakeOptions>
+#include <QtEndian>
 #include <QtTest>
 
 #include <memory>
@@ -114,6 +116,108 @@ struct RawPeer
     }
 };
 
+// A WebSocket client on a bare TCP socket that can stop reading, as a frozen app does, and
+// read again; it parses what it finally reads itself.
+struct StallingReader
+{
+    QTcpSocket socket;
+    QByteArray bytes;
+    QList<pb::ServerMessage> received;
+    int closeCode = 0;
+    bool pastHeader = false;
+
+    void open(quint16 port)
+    {
+        QObject::connect(&socket, &QTcpSocket::readyRead, [this] {
+            if (socket.readBufferSize() == 0)
+                take();
+        });
+        socket.connectToHost(QHostAddress::LocalHost, port);
+    }
+
+    void sendUpgrade()
+    {
+        // A small receive window: the server's queue, not the kernel's, holds what is unread.
+        socket.setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, 8 * 1024);
+        socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: oddsdesk.v1+proto\r\n"
+                     "\r\n");
+    }
+
+    // Sent once the upgrade was answered, as a WebSocket client does: a client frame, masked.
+    void sendHello()
+    {
+        pb::ClientMessage hello;
+        hello.mutable_hello()->set_protocol_version(1);
+        hello.mutable_hello()->set_client_name("stalling");
+        const QByteArray payload = Codec::encode(hello, WireFormat::Binary);
+        QByteArray frame;
+        frame.append(char(0x82)).append(char(0x80 | payload.size()));
+        const char mask[4] = {0x11, 0x22, 0x33, 0x44};
+        frame.append(mask, 4);
+        for (int i = 0; i < payload.size(); ++i)
+            frame.append(char(payload.at(i) ^ mask[i % 4]));
+        socket.write(frame);
+    }
+
+    void stopReading() { socket.setReadBufferSize(1); }
+    void readAgain()
+    {
+        socket.setReadBufferSize(0);
+        take();
+    }
+
+    // Server frames are whole messages, unmasked (RFC 6455 5.2).
+    void take()
+    {
+        bytes += socket.readAll();
+        if (!pastHeader) {
+            const qsizetype end = bytes.indexOf("\r\n\r\n");
+            if (end < 0)
+                return;
+            bytes.remove(0, end + 4);
+            pastHeader = true;
+        }
+        while (bytes.size() >= 2) {
+            const int opcode = quint8(bytes.at(0)) & 0x0f;
+            quint64 length = quint8(bytes.at(1)) & 0x7f;
+            int header = 2;
+            if (length == 126) {
+                if (bytes.size() < 4)
+                    return;
+                length = qFromBigEndian<quint16>(bytes.constData() + 2);
+                header = 4;
+            } else if (length == 127) {
+                if (bytes.size() < 10)
+                    return;
+                length = qFromBigEndian<quint64>(bytes.constData() + 2);
+                header = 10;
+            }
+            if (quint64(bytes.size()) < header + length)
+                return;
+            const QByteArray payload = bytes.mid(header, qsizetype(length));
+            bytes.remove(0, header + qsizetype(length));
+            if (opcode == 0x2) {
+                pb::ServerMessage m;
+                if (m.ParseFromArray(payload.constData(), int(payload.size())))
+                    received.append(m);
+            } else if (opcode == 0x8 && payload.size() >= 2) {
+                closeCode = qFromBigEndian<quint16>(payload.constData());
+            }
+        }
+    }
+
+    quint64 lastDeltaTo() const
+    {
+        for (auto it = received.crbegin(); it != received.crend(); ++it) {
+            if (it->has_delta())
+                return it->delta().to_sequence();
+        }
+        return 0;
+    }
+};
+
 } // namespace
 
 class tst_FeedServer : public QObject
@@ -154,6 +258,8 @@ private Q_SLOTS:
     void oversizedFramesAreCountedOnce();
     void stalledHandshakeIsDropped();
     void clockSkewNeverNegative();
+    void sessionsSpreadOverNetworkThreads();
+    void slowReaderIsConflatedThenToldTooSlow();
 
 private:
     std::unique_ptr<FeedClient> client(WireFormat format = WireFormat::Binary);
@@ -1111,6 +1217,176 @@ void tst_FeedServer::clockSkewNeverNegative()
     const FeedMetrics metrics = m_server->takeMetrics();
     QVERIFY(metrics.latencyMaxUs >= 0);
     QVERIFY2(metrics.latencyMaxUs < 1000000, qPrintable(QString::number(metrics.latencyMaxUs)));
+}
+
+void tst_FeedServer::sessionsSpreadOverNetworkThreads()
+{
+    m_server.reset();
+    m_config.networkThreads = 3;
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+    QCOMPARE(m_server->networkThreadCount(), 3);
+
+    constexpr int Clients = 6;
+    std::vector<std::unique_ptr<FeedClient>> clients;
+    for (int i = 0; i < Clients; ++i) {
+        clients.push_back(client());
+        clients.back()->start();
+    }
+    auto all = [&clients](auto predicate) {
+        return std::all_of(clients.cbegin(), clients.cend(),
+            [&predicate](const auto &c) { return predicate(*c); });
+    };
+    QTRY_VERIFY(all([](const FeedClient &c) { return c.stats().snapshots == 1; }));
+    QSet<int> threads;
+    for (const auto &c : clients)
+        threads.insert(m_server->networkThreadOf(c->sessionId()));
+    QCOMPARE(threads, QSet<int>({0, 1, 2}));
+
+    // Each flush reaches every session, whichever thread holds it.
+    QVERIFY(m_feed->setPrice(1, 250).isEmpty());
+    QTRY_VERIFY(
+        all([this](const FeedClient &c) { return c.lastSequence() == m_feed->headSequence(); }));
+
+    // Connections go round the threads: the next one lands on thread 0. A session held by
+    // another thread comes back there and resumes what it missed.
+    FeedClient *moving = nullptr;
+    for (const auto &c : clients) {
+        if (m_server->networkThreadOf(c->sessionId()) != 0)
+            moving = c.get();
+    }
+    QVERIFY(moving);
+    const QString id = moving->sessionId();
+    QSignalSpy welcomed(moving, &FeedClient::welcomed);
+    moving->dropConnection(QStringLiteral("test drop"));
+    for (Price p = 260; p < 270; ++p) {
+        QVERIFY(m_feed->setPrice(2, p).isEmpty());
+        m_feed->flush();
+    }
+    QTRY_COMPARE(welcomed.count(), 1);
+    QVERIFY(welcomed.first().first().toBool());
+    QCOMPARE(moving->sessionId(), id);
+    QTRY_COMPARE(m_server->networkThreadOf(id), 0);
+    QTRY_VERIFY(
+        all([this](const FeedClient &c) { return c.lastSequence() == m_feed->headSequence(); }));
+    for (const auto &c : clients) {
+        QCOMPARE(c->stats().gaps, 0u);
+        QCOMPARE(c->stats().duplicates, 0u);
+        QCOMPARE(c->stats().snapshots, 1u);
+        QVERIFY(c->book() == m_feed->book());
+    }
+}
+
+void tst_FeedServer::slowReaderIsConflatedThenToldTooSlow()
+{
+    m_server.reset();
+    m_config.socketSendBufferBytes = 8 * 1024;
+    m_config.conflateAboveQueuedBytes = 16 * 1024;
+    m_config.maxQueuedBytes = 96 * 1024;
+    // A reader that stopped also stops answering pings; here it must be its queue, not its
+    // silence, that ends it.
+    m_config.heartbeatIntervalMs = 20000;
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+
+    auto bystander = client();
+    bystander->start();
+    QTRY_COMPARE(bystander->stats().snapshots, 1u);
+
+    StallingReader reader;
+    reader.open(m_server->port());
+    QTRY_COMPARE(reader.socket.state(), QAbstractSocket::ConnectedState);
+    reader.sendUpgrade();
+    QTRY_VERIFY(reader.pastHeader);
+    reader.stopReading();
+    reader.sendHello();
+    QTRY_COMPARE(m_server->sessionCount(), 2);
+    QString id;
+    for (const SessionSummary &s : m_server->sessionSummaries()) {
+        if (s.clientName == QLatin1String("stalling"))
+            id = s.id;
+    }
+    QVERIFY(!id.isEmpty());
+    const Session *slow = m_server->session(id);
+
+    // One price change a flush, on two selections in turn.
+    int step = 0;
+    auto pump = [this, &step](int flushes) {
+        for (int i = 0; i < flushes; ++i, ++step) {
+            QVERIFY(m_feed->setPrice(1 + step % 2, 200 + step % 100).isEmpty());
+            m_feed->flush();
+        }
+    };
+
+    // The reader stops: once its queue is past the mark, deltas are held back for it.
+    for (int round = 0; round < 400 && slow->owedDeltas < 50; ++round) {
+        pump(50);
+        QTest::qWait(5);
+    }
+    QVERIFY2(slow->owedDeltas >= 50, qPrintable(QString::number(slow->owedDeltas)));
+    QVERIFY(slow->connection);
+
+    // It reads again: what it was owed arrives as one delta, conflated, and it catches up.
+    reader.readAgain();
+    QTRY_COMPARE(reader.lastDeltaTo(), m_feed->headSequence());
+    quint64 applied = 0;
+    int widest = 0;
+    const pb::Delta *conflated = nullptr;
+    for (const pb::ServerMessage &m : std::as_const(reader.received)) {
+        if (m.has_snapshot())
+            applied = m.snapshot().sequence();
+        if (!m.has_delta())
+            continue;
+        QCOMPARE(m.delta().from_sequence(), applied + 1);
+        applied = m.delta().to_sequence();
+        const int width = int(m.delta().to_sequence() - m.delta().from_sequence() + 1);
+        if (width > widest) {
+            widest = width;
+            conflated = &m.delta();
+        }
+    }
+    QVERIFY2(widest >= 50, qPrintable(QString::number(widest)));
+    // The latest price of each of the two selections, nothing older.
+    QCOMPARE(conflated->changes_size(), 2);
+    for (const pb::Change &change : conflated->changes()) {
+        const quint32 selection = change.price().selection_id();
+        QVERIFY(change.sequence() >= conflated->to_sequence() - 1);
+        QCOMPARE(change.price().price(), m_feed->book().market(1)->selection(selection)->price);
+    }
+
+    // It stops for good: past the bound it is told it is too slow, and nothing it was owed
+    // is skipped before that.
+    reader.received.clear();
+    const quint64 caughtUp = applied;
+    reader.stopReading();
+    auto toldTooSlow = [slow] {
+        return std::any_of(slow->timeline.cbegin(), slow->timeline.cend(),
+            [](const TimelineEntry &e) { return e.kind == QLatin1String("too-slow"); });
+    };
+    for (int round = 0; round < 1000 && !toldTooSlow(); ++round) {
+        pump(50);
+        QTest::qWait(5);
+    }
+    QVERIFY(toldTooSlow());
+    QVERIFY(slow->queuedBytes <= m_config.maxQueuedBytes);
+    reader.readAgain();
+    QTRY_COMPARE(reader.closeCode, 1008);
+    QVERIFY(!reader.received.isEmpty());
+    QVERIFY(reader.received.last().has_error());
+    QCOMPARE(reader.received.last().error().code(), pb::Error::CODE_TOO_SLOW);
+    applied = caughtUp;
+    for (const pb::ServerMessage &m : std::as_const(reader.received)) {
+        if (m.has_delta()) {
+            QCOMPARE(m.delta().from_sequence(), applied + 1);
+            applied = m.delta().to_sequence();
+        }
+    }
+
+    // Everyone else received every delta, in order, meanwhile.
+    QTRY_COMPARE(bystander->lastSequence(), m_feed->headSequence());
+    QCOMPARE(bystander->stats().gaps, 0u);
+    QCOMPARE(bystander->stats().duplicates, 0u);
+    QCOMPARE(bystander->state(), FeedClient::State::Live);
 }
 
 QTEST_GUILESS_MAIN(tst_FeedServer)

@@ -103,6 +103,7 @@ class tst_Fleet : public QObject
 private Q_SLOTS:
     void directSessionsReceiveEveryDelta();
     void impairedSessionsGoThroughTheProxy();
+    void droppedSessionsAllResume();
     void terminationStillPrintsTheSummary();
     void badCommandLine_data();
     void badCommandLine();
@@ -162,6 +163,28 @@ void tst_Fleet::impairedSessionsGoThroughTheProxy()
         = s.value(QStringLiteral("latency_ms")).toObject().value(QStringLiteral("p50")).toDouble();
     QVERIFY2(p50 >= ImpairedLatencyFloorMs && p50 < ImpairedLatencyBoundMs,
         qPrintable(QString::number(p50)));
+}
+
+void tst_Fleet::droppedSessionsAllResume()
+{
+    SimulatingConsole console;
+    const QString url = console.waitForUrl();
+    QVERIFY2(!url.isEmpty(), qPrintable(console.errors()));
+
+    // Every session drops at once two seconds in; each comes back and resumes its session.
+    const FleetRun run = runFleet(
+        {url, QStringLiteral("--sessions"), QStringLiteral("30"), QStringLiteral("--duration"),
+            QStringLiteral("7"), QStringLiteral("--drop-at"), QStringLiteral("2")},
+        7);
+    QVERIFY2(run.exitCode == 0, qPrintable(run.errors));
+    const QJsonObject &s = run.summary;
+    QVERIFY2(!s.isEmpty(), qPrintable(run.errors));
+    QCOMPARE(s.value(QStringLiteral("sessions_live")).toInt(), 30);
+    QCOMPARE(s.value(QStringLiteral("resumes")).toInt(), 30);
+    QCOMPARE(s.value(QStringLiteral("snapshot_fallbacks")).toInt(-1), 0);
+    QCOMPARE(s.value(QStringLiteral("snapshots")).toInt(), 30);
+    QCOMPARE(s.value(QStringLiteral("gaps")).toInt(-1), 0);
+    QCOMPARE(s.value(QStringLiteral("duplicates")).toInt(-1), 0);
 }
 
 void tst_Fleet::terminationStillPrintsTheSummary()

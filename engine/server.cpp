@@ -200,8 +200,17 @@ public:
         return m_session ? m_session->id : QStringLiteral("(no session, %1)").arg(m_remote);
     }
 
-    /// What the socket holds that the peer has not taken yet.
-    qint64 queuedBytes() const { return m_tcp ? m_tcp->bytesToWrite() : m_socket->bytesToWrite(); }
+    /// What the socket holds that the peer has not taken yet, but for what is left of the
+    /// snapshot or replay the session started with: a large book on a slow link is what the
+    /// session needs to begin, not a sign that it cannot keep up, so only what comes after
+    /// it counts against the slow reader's bound.
+    qint64 queuedBytes() const
+    {
+        const qint64 queued = m_tcp ? m_tcp->bytesToWrite() : m_socket->bytesToWrite();
+        const qint64 taken = m_handedBytes - queued; // by the kernel, in order
+        const qint64 baselineLeft = qMax<qint64>(0, m_baselineEndBytes - taken);
+        return queued - qMin(queued, baselineLeft);
+    }
 
     /// Writes one frame built by webSocketFrame(). It goes straight to the TCP socket the
     /// WebSocket runs on: the same bytes QWebSocket would write, without its copy of the
@@ -211,6 +220,7 @@ public:
         if (m_state == State::Closing || m_lost || !m_tcp
             || m_tcp->state() != QAbstractSocket::ConnectedState)
             return;
+        m_handedBytes += wire.size();
         if (m_plain && m_tcp->bytesToWrite() == 0)
             sendNow(wire);
         else
@@ -248,6 +258,7 @@ public:
         m_awaitingSnapshot = false;
         for (const QByteArray &frame : frames)
             writeWire(frame);
+        m_baselineEndBytes = m_handedBytes;
     }
 
     // A session that reads slower than the feed: what it is owed while its queue drains.
@@ -420,6 +431,8 @@ private:
     State m_state = State::AwaitingHello;
     std::shared_ptr<Session> m_session;
     QString m_remote;
+    qint64 m_handedBytes = 0; // every byte written to the socket or sent to the kernel
+    qint64 m_baselineEndBytes = 0; // m_handedBytes when the last snapshot or replay was sent
     QString m_address; // the source address it is counted under, once admitted
     QString m_closeReason;
     QWebSocketProtocol::CloseCode m_closeCode = QWebSocketProtocol::CloseCodeNormal;

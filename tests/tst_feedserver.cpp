@@ -244,6 +244,7 @@ private Q_SLOTS:
     void newerSchemaIsUnderstood();
     void takeoverClosesOldConnection();
     void eventsSpanningSnapshotPartsAreMerged();
+    void largeSnapshotIsNotASlowReader();
     void shutdownSaysGoingAway();
     void latencyIsMeasuredFromAcks();
     void supportSeesSessionsAndActsOnThem();
@@ -1275,6 +1276,69 @@ void tst_FeedServer::sessionsSpreadOverNetworkThreads()
         QCOMPARE(c->stats().snapshots, 1u);
         QVERIFY(c->book() == m_feed->book());
     }
+}
+
+// A book whose snapshot is far larger than the slow-reader bound, to a client on a slow
+// link: the snapshot is what it needs to start, and it must not be closed as too slow for it.
+void tst_FeedServer::largeSnapshotIsNotASlowReader()
+{
+    BookData book;
+    for (quint32 e = 1; e <= 4000; ++e) {
+        book.events.append(
+            EventInfo {e, QStringLiteral("Home %1 v Away %1").arg(e), QStringLiteral("League"),
+                QStringLiteral("Home"), QStringLiteral("Away"), 1700000000000});
+        MarketInfo market;
+        market.id = e;
+        market.eventId = e;
+        market.name = QStringLiteral("Match Odds");
+        market.selections = {{e * 10, QStringLiteral("Home %1").arg(e), 210, false},
+            {e * 10 + 1, QStringLiteral("Draw"), 340, false},
+            {e * 10 + 2, QStringLiteral("Away %1").arg(e), 350, false}};
+        book.markets.append(market);
+    }
+    m_feed->resetBook(book);
+    m_server.reset();
+    m_config.socketSendBufferBytes = 8 * 1024;
+    m_config.conflateAboveQueuedBytes = 16 * 1024;
+    m_config.maxQueuedBytes = 64 * 1024;
+    m_config.heartbeatIntervalMs = 20000;
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+    QVERIFY(m_feed->snapshot()->binary.size() >= 2);
+    qint64 snapshotBytes = 0;
+    for (const QByteArray &part : m_feed->snapshot()->binary)
+        snapshotBytes += part.size();
+    QVERIFY2(
+        snapshotBytes > 4 * m_config.maxQueuedBytes, qPrintable(QString::number(snapshotBytes)));
+
+    StallingReader reader;
+    reader.open(m_server->port());
+    QTRY_COMPARE(reader.socket.state(), QAbstractSocket::ConnectedState);
+    reader.sendUpgrade();
+    QTRY_VERIFY(reader.pastHeader);
+    reader.stopReading(); // a slow link: the snapshot waits in the server's queue
+    reader.sendHello();
+    QTRY_COMPARE(m_server->sessionCount(), 1);
+    const Session *slow = m_server->session(m_server->sessionSummaries().constFirst().id);
+
+    // A few small deltas while the snapshot is still on its way: well under the bound.
+    for (int i = 0; i < 20; ++i) {
+        QVERIFY(m_feed->setPrice(quint32(i + 1) * 10, Price(220 + i)).isEmpty());
+        m_feed->flush();
+        QTest::qWait(10);
+    }
+    QVERIFY(slow->connection);
+    QVERIFY(std::none_of(slow->timeline.cbegin(), slow->timeline.cend(),
+        [](const TimelineEntry &e) { return e.kind == QLatin1String("too-slow"); }));
+
+    // The link catches up: the whole book, then every delta, and the session lives on.
+    reader.readAgain();
+    QTRY_COMPARE_WITH_TIMEOUT(reader.lastDeltaTo(), m_feed->headSequence(), 10000);
+    QCOMPARE(reader.closeCode, 0);
+    int parts = 0;
+    for (const pb::ServerMessage &m : std::as_const(reader.received))
+        parts += m.has_snapshot();
+    QCOMPARE(parts, int(m_feed->snapshot()->binary.size()));
 }
 
 void tst_FeedServer::slowReaderIsConflatedThenToldTooSlow()

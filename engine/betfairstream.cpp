@@ -309,7 +309,9 @@ PriceParseResult betfairPrice(double value)
                            .arg(numberText(value));
         return result;
     }
-    if (!isValidPrice(qint64(rounded))) {
+    // Compared as a double first: a huge number does not fit the integer it would become.
+    if (rounded < double(MinPrice) || rounded > double(MaxPrice)
+        || !isValidPrice(qint64(rounded))) {
         result.error
             = QStringLiteral("the price %1 is outside 1.01 to 1000").arg(numberText(value));
         return result;

@@ -286,6 +286,9 @@ void tst_BetfairReplay::betfairPrice_data()
     QTest::newRow("above 1000") << 1010.0 << 0u << QStringLiteral("outside 1.01 to 1000");
     QTest::newRow("negative") << -2.0 << 0u << QStringLiteral("outside 1.01 to 1000");
     QTest::newRow("infinite") << qInf() << 0u << QStringLiteral("finite");
+    // Found by the fuzzer: a price too large for any integer (undefined behaviour before).
+    QTest::newRow("1.8e94") << 1.81111e94 << 0u << QStringLiteral("outside 1.01 to 1000");
+    QTest::newRow("-1.8e94") << -1.81111e94 << 0u << QStringLiteral("outside 1.01 to 1000");
 }
 
 void tst_BetfairReplay::betfairPrice()

@@ -17,10 +17,6 @@ enum class WireFormat { Binary, Json };
 inline constexpr char BinarySubprotocol[] = "oddsdesk.v1+proto";
 inline constexpr char JsonSubprotocol[] = "oddsdesk.v1+json";
 constexpr quint32 ProtocolVersion = 1;
-/// The close code of a connection whose session a newer connection resumed: the session is
-/// the newer one's now, so the closed client must not come back with it. (4000 to 4999 are
-/// the codes RFC 6455 leaves to applications.)
-constexpr int SessionTakenOverCloseCode = 4001;
 
 /// Encoding and decoding of protocol messages, and conversion between the wire types and
 /// the book's own. Parsing never throws; it says what was wrong.

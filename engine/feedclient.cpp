@@ -180,8 +180,6 @@ void FeedClient::onDisconnected()
         m_attempt = 0;
     m_connectedAtUs = 0;
 
-    if (m_lastCloseCode == SessionTakenOverCloseCode)
-        m_refusal = QStringLiteral("another connection took the session over");
     if (m_stopping || !m_config.autoReconnect || !m_refusal.isEmpty()) {
         if (!m_refusal.isEmpty())
             qCWarning(lcClient).noquote() << "not reconnecting:" << m_refusal;
@@ -454,8 +452,11 @@ void FeedClient::handleError(const pb::Error &error)
     if (error.code() == pb::Error::CODE_GOING_AWAY)
         m_reconnectWindowMs = int(qMin<quint32>(error.reconnect_window_ms(), 300000));
     // Coming back with the same token or the same version would be refused the same way.
+    // A session another connection took is that connection's now: coming back would take
+    // it back, and the two would take turns for ever.
     if (error.code() == pb::Error::CODE_UNAUTHORIZED
-        || error.code() == pb::Error::CODE_UNSUPPORTED_VERSION)
+        || error.code() == pb::Error::CODE_UNSUPPORTED_VERSION
+        || error.code() == pb::Error::CODE_SESSION_TAKEN_OVER)
         m_refusal = text;
     Q_EMIT serverError(int(error.code()), text);
 }

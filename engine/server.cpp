@@ -804,7 +804,7 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
             QStringLiteral("previous connection %1 replaced").arg(old->remote()));
         qCInfo(lcNet).noquote() << "session" << id << "taken over from" << old->remote() << "by"
                                 << connection->remote();
-        old->close(QWebSocketProtocol::CloseCode(SessionTakenOverCloseCode),
+        old->fail(pb::Error::CODE_SESSION_TAKEN_OVER, QWebSocketProtocol::CloseCodeNormal,
             QStringLiteral("session taken over by a newer connection"));
     }
     session->clientName = QString::fromStdString(hello.client_name());

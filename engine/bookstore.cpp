@@ -1124,7 +1124,8 @@ QVector<AuditEntry> BookStore::audit(const AuditFilter &filter) const
     return *entries;
 }
 
-bool BookStore::exportAuditCsv(const AuditFilter &filter, const QString &path, QString *error) const
+bool BookStore::exportAuditCsv(
+    const AuditFilter &filter, const QString &path, QString *error, int *written) const
 {
     QString reason;
     const auto entries = queryAudit(filter, &reason);
@@ -1164,6 +1165,8 @@ bool BookStore::exportAuditCsv(const AuditFilter &filter, const QString &path, Q
     }
     if (error)
         error->clear();
+    if (written)
+        *written = int(entries->size());
     return true;
 }
 

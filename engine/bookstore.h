@@ -97,8 +97,10 @@ public:
     /// The audit entries that match, oldest first.
     QVector<AuditEntry> audit(const AuditFilter &filter) const;
     /// Writes the filtered audit trail as CSV (RFC 4180 quoting, CRLF line ends, UTF-8,
-    /// header row). Returns false with \a error (when given) set on failure.
-    bool exportAuditCsv(const AuditFilter &filter, const QString &path, QString *error) const;
+    /// header row). Returns false with \a error (when given) set on failure; on success
+    /// \a written (when given) holds the number of entries written.
+    bool exportAuditCsv(const AuditFilter &filter, const QString &path, QString *error,
+        int *written = nullptr) const;
 
 private:
     struct Statements;

@@ -379,11 +379,12 @@ void EngineCore::exportAudit(const AuditFilter &filter, const QString &path)
         return;
     }
     QString error;
-    if (!m_store->exportAuditCsv(filter, path, &error)) {
+    int written = 0;
+    if (!m_store->exportAuditCsv(filter, path, &error, &written)) {
         Q_EMIT auditExported(path, 0, error);
         return;
     }
-    Q_EMIT auditExported(path, int(m_store->audit(filter).size()), QString());
+    Q_EMIT auditExported(path, written, QString());
 }
 
 void EngineCore::loadBook(const BookData &book)

@@ -67,6 +67,7 @@ QString Fleet::start()
     FleetWorkerConfig config;
     config.client.url = m_options.url;
     config.client.format = m_options.format;
+    config.client.ackIntervalMs = m_options.ackIntervalMs;
     config.client.clientVersion = QCoreApplication::applicationVersion();
     config.namePrefix = m_options.namePrefix;
     config.profile = m_options.profile;
@@ -268,6 +269,7 @@ QJsonObject Fleet::summary() const
         {QStringLiteral("format"),
             m_options.format == WireFormat::Json ? QStringLiteral("json")
                                                  : QStringLiteral("binary")},
+        {QStringLiteral("ack_interval_ms"), m_options.ackIntervalMs},
         {QStringLiteral("frames"), qint64(f.frames)},
         {QStringLiteral("frames_per_s"), perSecond(f.frames, s)},
         {QStringLiteral("deltas_per_s"), perSecond(f.deltas, s)},

@@ -1,4 +1,5 @@
 #include "fleetoptions.h"
+#include "feedclient.h"
 #include "optionreader.h"
 
 #include <QCommandLineParser>
@@ -16,6 +17,8 @@ constexpr int MaxDurationS = 24 * 60 * 60;
 // Far more event loops than any machine has cores only adds context switches.
 constexpr int MaxThreads = 256;
 constexpr int MaxRampPerSecond = 100 * 1000;
+// Past three heartbeats without an ack the desk calls a session stale.
+constexpr int MaxAckIntervalMs = 5000;
 
 // The address the proxies forward to: the URL's host, which must be an IP address (the
 // proxy does not resolve names) or localhost.
@@ -88,8 +91,13 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
         QStringLiteral("Count latency (and frames, in measured_frames) only from this many "
                        "seconds into the run (default: the whole run)."),
         QStringLiteral("SECONDS"));
+    const QCommandLineOption ackInterval(QStringLiteral("ack-interval-ms"),
+        QStringLiteral("Each session acknowledges deltas at most this often; 0 acknowledges "
+                       "every delta (default: the client library's, %1).")
+            .arg(OddsDesk::FeedClientConfig().ackIntervalMs),
+        QStringLiteral("MS"));
     parser.addOptions({sessions, duration, profile, threads, format, ramp, name, dropAt,
-        blackholeAt, measureAfter});
+        blackholeAt, measureAfter, ackInterval});
 
     if (!parser.parse(arguments))
         return parser.errorText();
@@ -129,6 +137,9 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
              .isEmpty())
         return error;
     if (!(error = readIntOption(parser, measureAfter, 1, MaxDurationS, &options->measureAfterS))
+             .isEmpty())
+        return error;
+    if (!(error = readIntOption(parser, ackInterval, 0, MaxAckIntervalMs, &options->ackIntervalMs))
              .isEmpty())
         return error;
     if (options->blackholeAtS > 0 && !parser.isSet(profile))

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "codec.h"
+#include "feedclient.h"
 #include "impairmentproxy.h"
 
 #include <QHostAddress>
@@ -33,6 +34,7 @@ struct FleetOptions
     // Latency and frames count from this many seconds into the run (after the ramp-up),
     // so that a benchmark measures the steady state; 0 counts the whole run.
     int measureAfterS = 0;
+    int ackIntervalMs = OddsDesk::FeedClientConfig().ackIntervalMs;
 };
 
 /// Parses the fleet's command line. --help and --version print and exit. Returns an empty

@@ -127,6 +127,7 @@ void FeedClient::onConnected()
 {
     ++m_stats.connects;
     m_connectedAtUs = m_lastMessageUs = now();
+    m_ackPending = false;
     setState(State::Handshaking);
 
     pb::ClientMessage message;
@@ -215,6 +216,8 @@ void FeedClient::checkLiveness()
     }
     if (m_state != State::Live && m_state != State::Handshaking)
         return;
+    if (m_ackPending && now() - m_lastAckSentUs >= qint64(m_config.ackIntervalMs) * 1000)
+        sendPendingAck();
     const qint64 limitUs = qint64(m_heartbeatIntervalMs) * m_config.staleAfterHeartbeats * 1000;
     const qint64 silentUs = now() - m_lastMessageUs;
     if (silentUs <= limitUs)
@@ -290,6 +293,7 @@ void FeedClient::handle(const QByteArray &data)
     case pb::ServerMessage::kHeartbeat:
         m_serverHead = qMax(m_serverHead, message.heartbeat().head_sequence());
         sampleClock(message.heartbeat().server_time_us(), receivedUs);
+        sendPendingAck();
         break;
     case pb::ServerMessage::kError:
         handleError(message.error());
@@ -355,7 +359,7 @@ void FeedClient::handleSnapshot(const pb::Snapshot &snapshot, qint64 receivedUs)
     m_hasBook = true;
     m_lastSequence = snapshot.sequence();
     ++m_stats.snapshots;
-    sendAck(receivedUs);
+    acknowledge(receivedUs, true);
     Q_EMIT snapshotApplied(m_lastSequence);
 }
 
@@ -395,7 +399,7 @@ void FeedClient::handleDelta(const pb::Delta &delta, qint64 receivedUs)
     const qint64 latency = measureLatency(delta.commit_time_us(), receivedUs);
     if (latency >= 0)
         m_latency.add(latency);
-    sendAck(receivedUs);
+    acknowledge(receivedUs, false);
     Q_EMIT deltaApplied(changes, m_lastSequence);
 }
 
@@ -461,13 +465,26 @@ void FeedClient::handleError(const pb::Error &error)
     Q_EMIT serverError(int(error.code()), text);
 }
 
-void FeedClient::sendAck(qint64 receivedUs)
+void FeedClient::acknowledge(qint64 receivedUs, bool immediately)
 {
     if (!m_config.sendAcks)
         return;
+    m_ackPending = true;
+    m_ackReceivedUs = receivedUs;
+    if (immediately || receivedUs - m_lastAckSentUs >= qint64(m_config.ackIntervalMs) * 1000)
+        sendPendingAck();
+}
+
+void FeedClient::sendPendingAck()
+{
+    if (!m_ackPending)
+        return;
+    m_ackPending = false;
+    m_lastAckSentUs = now();
+    // Acks are cumulative: the last sequence applied, received when it was.
     pb::ClientMessage message;
     message.mutable_ack()->set_sequence(m_lastSequence);
-    message.mutable_ack()->set_receive_time_us(receivedUs);
+    message.mutable_ack()->set_receive_time_us(m_ackReceivedUs);
     send(message);
 }
 

@@ -246,6 +246,7 @@ private Q_SLOTS:
     void eventsSpanningSnapshotPartsAreMerged();
     void largeSnapshotIsNotASlowReader();
     void shutdownSaysGoingAway();
+    void latencyIsMeasuredFromAcks_data();
     void latencyIsMeasuredFromAcks();
     void supportSeesSessionsAndActsOnThem();
     void authenticationRefusesBadTokens_data();
@@ -752,21 +753,41 @@ void tst_FeedServer::shutdownSaysGoingAway()
     c->stop();
 }
 
+void tst_FeedServer::latencyIsMeasuredFromAcks_data()
+{
+    QTest::addColumn<int>("ackIntervalMs");
+    QTest::addColumn<int>("minSamples");
+    QTest::addColumn<int>("maxSamples");
+    // 30 deltas 15 ms apart: every one acknowledged, or one ack per 100 ms (about 5, plus
+    // the snapshot's and the last one's, which the liveness check sends).
+    QTest::newRow("every delta") << 0 << 25 << 31;
+    QTest::newRow("coalesced, 100 ms") << 100 << 3 << 10;
+}
+
 void tst_FeedServer::latencyIsMeasuredFromAcks()
 {
-    auto c = client();
+    QFETCH(int, ackIntervalMs);
+    QFETCH(int, minSamples);
+    QFETCH(int, maxSamples);
+    FeedClientConfig config;
+    config.url = m_server->url();
+    config.ackIntervalMs = ackIntervalMs;
+    auto c = std::make_unique<FeedClient>(config);
     c->start();
     QTRY_COMPARE(c->stats().snapshots, 1u);
+    QTRY_COMPARE(m_server->sessionSummaries().constFirst().lag, 0u);
     m_server->takeMetrics();
     for (Price p = 200; p < 230; ++p) {
         QVERIFY(m_feed->setPrice(4, p).isEmpty());
         QTest::qWait(15);
     }
     QTRY_COMPARE(c->lastSequence(), m_feed->headSequence());
-    QTest::qWait(50);
+    // The last delta's ack arrives even though nothing follows it.
+    QTRY_COMPARE_WITH_TIMEOUT(m_server->sessionSummaries().constFirst().lag, 0u, 1000);
     const FeedMetrics metrics = m_server->takeMetrics();
     QCOMPARE(metrics.connected, 1);
-    QVERIFY2(metrics.latencySamples >= 20, qPrintable(QString::number(metrics.latencySamples)));
+    QVERIFY2(metrics.latencySamples >= minSamples && metrics.latencySamples <= maxSamples,
+        qPrintable(QString::number(metrics.latencySamples)));
     QVERIFY(metrics.latencyP50Us > 0);
     // Loopback on one machine: well under a second, and never above the flush plus a margin.
     QVERIFY2(metrics.latencyP50Us < 500000, qPrintable(QString::number(metrics.latencyP50Us)));

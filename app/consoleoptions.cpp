@@ -130,8 +130,11 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     const QCommandLineOption networkThreads(QStringLiteral("network-threads"),
         QStringLiteral("Threads that own the clients' sockets; 0 is one per core (default 0)."),
         QStringLiteral("N"));
-    parser.addOptions(
-        {authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress, networkThreads});
+    const QCommandLineOption eventLoop(QStringLiteral("event-loop"),
+        QStringLiteral("The network threads' event loop: epoll (default) or qt, Qt's own."),
+        QStringLiteral("KIND"), QStringLiteral("epoll"));
+    parser.addOptions({authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress,
+        networkThreads, eventLoop});
     parser.addOptions({helloRate, maxMessage, helloTimeout, telemetryRate});
     parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
         flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
@@ -183,6 +186,9 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         parser, networkThreads, 0, MaxNetworkThreads, &options->engine.server.networkThreads);
     if (!threadsError.isEmpty())
         return threadsError;
+    if (!OddsDesk::parseEventLoopKind(parser.value(eventLoop), &server.eventLoop))
+        return QStringLiteral("--event-loop takes epoll or qt, not \"%1\"")
+            .arg(parser.value(eventLoop));
     options->issueTokenFor = parser.value(issueToken);
     if (parser.isSet(issueToken) && options->authKeyFile.isEmpty())
         return QStringLiteral("--issue-token needs the key: give --auth-key-file PATH");

@@ -68,6 +68,7 @@ QString Fleet::start()
     config.client.url = m_options.url;
     config.client.format = m_options.format;
     config.client.ackIntervalMs = m_options.ackIntervalMs;
+    config.eventLoop = m_options.eventLoop;
     config.client.clientVersion = QCoreApplication::applicationVersion();
     config.namePrefix = m_options.namePrefix;
     config.profile = m_options.profile;
@@ -270,6 +271,7 @@ QJsonObject Fleet::summary() const
             m_options.format == WireFormat::Json ? QStringLiteral("json")
                                                  : QStringLiteral("binary")},
         {QStringLiteral("ack_interval_ms"), m_options.ackIntervalMs},
+        {QStringLiteral("event_loop"), OddsDesk::eventLoopKindName(m_options.eventLoop)},
         {QStringLiteral("frames"), qint64(f.frames)},
         {QStringLiteral("frames_per_s"), perSecond(f.frames, s)},
         {QStringLiteral("deltas_per_s"), perSecond(f.deltas, s)},

@@ -96,8 +96,11 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
                        "every delta (default: the client library's, %1).")
             .arg(OddsDesk::FeedClientConfig().ackIntervalMs),
         QStringLiteral("MS"));
+    const QCommandLineOption eventLoop(QStringLiteral("event-loop"),
+        QStringLiteral("The worker threads' event loop: epoll (default) or qt, Qt's own."),
+        QStringLiteral("KIND"), QStringLiteral("epoll"));
     parser.addOptions({sessions, duration, profile, threads, format, ramp, name, dropAt,
-        blackholeAt, measureAfter, ackInterval});
+        blackholeAt, measureAfter, ackInterval, eventLoop});
 
     if (!parser.parse(arguments))
         return parser.errorText();
@@ -142,6 +145,9 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
     if (!(error = readIntOption(parser, ackInterval, 0, MaxAckIntervalMs, &options->ackIntervalMs))
              .isEmpty())
         return error;
+    if (!OddsDesk::parseEventLoopKind(parser.value(eventLoop), &options->eventLoop))
+        return QStringLiteral("--event-loop takes epoll or qt, not \"%1\"")
+            .arg(parser.value(eventLoop));
     if (options->blackholeAtS > 0 && !parser.isSet(profile))
         return QStringLiteral("--blackhole-at needs --profile: the proxies do it");
 

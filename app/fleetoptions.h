@@ -1,6 +1,7 @@
 #pragma once
 
 #include "codec.h"
+#include "epolldispatcher.h"
 #include "feedclient.h"
 #include "impairmentproxy.h"
 
@@ -35,6 +36,7 @@ struct FleetOptions
     // so that a benchmark measures the steady state; 0 counts the whole run.
     int measureAfterS = 0;
     int ackIntervalMs = OddsDesk::FeedClientConfig().ackIntervalMs;
+    OddsDesk::EventLoopKind eventLoop = OddsDesk::EventLoopKind::Epoll;
 };
 
 /// Parses the fleet's command line. --help and --version print and exit. Returns an empty

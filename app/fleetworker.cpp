@@ -253,6 +253,8 @@ FleetWorkerThread::FleetWorkerThread(const FleetWorkerConfig &config)
     : m_worker(new FleetWorker(config))
 {
     m_thread.setObjectName(QStringLiteral("fleet-worker-%1").arg(config.index + 1));
+    if (QAbstractEventDispatcher *dispatcher = OddsDesk::createEventDispatcher(config.eventLoop))
+        m_thread.setEventDispatcher(dispatcher);
     m_worker->moveToThread(&m_thread);
     QObject::connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     m_thread.start();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "epolldispatcher.h"
 #include "feedclient.h"
 #include "fleethistogram.h"
 #include "impairmentproxy.h"
@@ -55,6 +56,7 @@ struct FleetWorkerConfig
     std::optional<OddsDesk::Testing::ImpairmentProfile> profile;
     QHostAddress upstreamHost;
     quint16 upstreamPort = 0;
+    OddsDesk::EventLoopKind eventLoop = OddsDesk::EventLoopKind::Epoll;
 };
 
 /// One worker of the load generator: owns a share of the fleet's feed clients and, with a

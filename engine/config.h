@@ -1,5 +1,7 @@
 #pragma once
 
+#include "epolldispatcher.h"
+
 #include <QHostAddress>
 #include <QStringList>
 
@@ -56,6 +58,10 @@ struct ServerConfig
     // Network threads that own the sockets; 0 is one per core. The engine thread keeps the
     // sessions and hellos; these send the frames, take the acks and heartbeat.
     int networkThreads = 0;
+    // The network threads' event loop. Qt's own hands the kernel every socket of the thread
+    // on each pass (poll(), or GLib's walk of its list); epoll asks only for the ready ones,
+    // which at thousands of sockets a thread is most of a pass. Qt's is kept for comparing.
+    EventLoopKind eventLoop = EventLoopKind::Epoll;
     // Qt's default of 30 pending handshakes refuses a reconnect storm; this many is cheap.
     // It is also the listening socket's backlog (the kernel caps it at somaxconn).
     int maxPendingConnections = 5000;

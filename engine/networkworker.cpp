@@ -109,6 +109,8 @@ NetworkThread::NetworkThread(const NetworkWorker::Setup &setup)
     : m_worker(new NetworkWorker(setup))
 {
     m_thread.setObjectName(QStringLiteral("oddsdesk-net-%1").arg(setup.index + 1));
+    if (QAbstractEventDispatcher *dispatcher = createEventDispatcher(setup.eventLoop))
+        m_thread.setEventDispatcher(dispatcher);
     m_worker->moveToThread(&m_thread);
     QObject::connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     m_thread.start();

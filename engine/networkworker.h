@@ -3,6 +3,8 @@
 // The feed server's network threads. Internal to the engine: the server hands each accepted
 // connection to one of them, and that thread owns the socket from then on.
 
+#include "epolldispatcher.h"
+
 #include <QHash>
 #include <QList>
 #include <QMutex>
@@ -40,6 +42,7 @@ public:
         int upgradeTimeoutMs = 10000;
         int maxPendingUpgrades = 5000;
         int sendBufferBytes = 0; // 0: the kernel's choice
+        EventLoopKind eventLoop = EventLoopKind::Epoll;
     };
 
     explicit NetworkWorker(const Setup &setup);

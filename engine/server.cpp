@@ -482,6 +482,7 @@ void FeedServer::startWorkers()
     setup.upgradeTimeoutMs = m_config.handshakeTimeoutMs;
     setup.maxPendingUpgrades = m_config.maxPendingConnections;
     setup.sendBufferBytes = m_config.socketSendBufferBytes;
+    setup.eventLoop = m_config.eventLoop;
     for (int i = 0; i < count; ++i) {
         setup.index = i;
         m_workers.push_back(std::make_unique<NetworkThread>(setup));

@@ -77,8 +77,8 @@ qint64 nowMs()
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-quint32 eventsFor(const QSocketNotifier *read, const QSocketNotifier *write,
-    const QSocketNotifier *exception)
+quint32 eventsFor(
+    const QSocketNotifier *read, const QSocketNotifier *write, const QSocketNotifier *exception)
 {
     return (read ? quint32(EPOLLIN) : 0u) | (write ? quint32(EPOLLOUT) : 0u)
         | (exception ? quint32(EPOLLPRI) : 0u);
@@ -313,8 +313,8 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
 
     const bool includeTimers = !(flags & QEventLoop::X11ExcludeTimers);
     const bool includeNotifiers = !(flags & QEventLoop::ExcludeSocketNotifiers);
-    const bool canWait = (flags & QEventLoop::WaitForMoreEvents)
-        && !m_interrupted.load(std::memory_order_acquire);
+    const bool canWait
+        = (flags & QEventLoop::WaitForMoreEvents) && !m_interrupted.load(std::memory_order_acquire);
     if (canWait)
         Q_EMIT aboutToBlock();
     if (m_interrupted.load(std::memory_order_acquire))

@@ -88,8 +88,8 @@ private:
 
     int m_epoll = -1;
     int m_wakeFd = -1;
-    std::atomic<bool> m_wakeUpPending { false };
-    std::atomic<bool> m_interrupted { false };
+    std::atomic<bool> m_wakeUpPending {false};
+    std::atomic<bool> m_interrupted {false};
     std::unordered_map<int, Watch> m_watches;
     std::map<int, Timer> m_timers;
     std::set<std::pair<qint64, int>> m_deadlines; // (deadline, timer id), soonest first

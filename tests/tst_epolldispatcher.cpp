@@ -306,8 +306,8 @@ void tst_EpollDispatcher::tcpEchoOfAMegabyte()
     server->moveToThread(echoThread.thread());
     connect(server, &QTcpServer::newConnection, server, [server] {
         QTcpSocket *socket = server->nextPendingConnection();
-        connect(socket, &QTcpSocket::readyRead, socket,
-            [socket] { socket->write(socket->readAll()); });
+        connect(
+            socket, &QTcpSocket::readyRead, socket, [socket] { socket->write(socket->readAll()); });
     });
 
     QByteArray payload(1024 * 1024, Qt::Uninitialized);
@@ -364,7 +364,8 @@ void tst_EpollDispatcher::postedEventsWakeABlockedThread()
     clock.start();
     int ran = 0;
     for (int i = 0; i < 100; ++i)
-        QMetaObject::invokeMethod(&context, [&ran] { ++ran; }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+            &context, [&ran] { ++ran; }, Qt::BlockingQueuedConnection);
     QCOMPARE(ran, 100);
     // A hundred round trips, each woken at once rather than at some timeout.
     QVERIFY2(clock.elapsed() < 2000, qPrintable(QString::number(clock.elapsed())));

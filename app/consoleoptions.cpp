@@ -133,8 +133,13 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     const QCommandLineOption eventLoop(QStringLiteral("event-loop"),
         QStringLiteral("The network threads' event loop: epoll (default) or qt, Qt's own."),
         QStringLiteral("KIND"), QStringLiteral("epoll"));
+    const QCommandLineOption ackPace(QStringLiteral("ack-pace-ms"),
+        QStringLiteral("Hold back deltas for a session whose oldest unacknowledged one went out "
+                       "longer ago than this, and send them conflated when it acks; 0 turns "
+                       "pacing off (default 300)."),
+        QStringLiteral("MS"));
     parser.addOptions({authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress,
-        networkThreads, eventLoop});
+        networkThreads, eventLoop, ackPace});
     parser.addOptions({helloRate, maxMessage, helloTimeout, telemetryRate});
     parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
         flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
@@ -186,6 +191,9 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         parser, networkThreads, 0, MaxNetworkThreads, &options->engine.server.networkThreads);
     if (!threadsError.isEmpty())
         return threadsError;
+    limitError = readIntOption(parser, ackPace, 0, 60000, &server.ackPaceMs);
+    if (!limitError.isEmpty())
+        return limitError;
     if (!OddsDesk::parseEventLoopKind(parser.value(eventLoop), &server.eventLoop))
         return QStringLiteral("--event-loop takes epoll or qt, not \"%1\"")
             .arg(parser.value(eventLoop));

@@ -51,6 +51,17 @@ struct ServerConfig
     // selection) once its queue drains. A reader that falls behind catches up in one frame
     // instead of many, and its queue stops growing with the feed's rate.
     qint64 conflateAboveQueuedBytes = 256 * 1024;
+    // A session whose oldest unacknowledged delta went out longer ago than this is paced:
+    // what comes next is held back and goes out as one conflated delta when an ack comes
+    // (or after ackPaceMaxHoldMs). A client that falls behind the feed (a busy phone, an
+    // overloaded machine) then gets fewer, fuller frames, instead of a backlog of seconds
+    // in the kernel's buffers, which hold far more small deltas than the byte bound above
+    // ever sees. The reference client acks at most every 100 ms and sends a pending ack
+    // within 250 ms at the latest; 300 ms leaves room for its round trip. 0 turns pacing off.
+    int ackPaceMs = 300;
+    // A paced session still gets what it is owed this often, acks or none: a client that
+    // never acknowledges gets one conflated delta a second.
+    int ackPaceMaxHoldMs = 1000;
     // The kernel's send buffer for each client socket, in bytes; 0 leaves it to the kernel,
     // which grows it as the connection needs (up to megabytes on a fast path). A smaller
     // buffer makes a stalled reader's queue show here, where it is bounded, sooner.

@@ -265,8 +265,11 @@ public:
     bool hasOwed() const { return !m_owed.empty(); }
     int owedCount() const { return int(m_owed.size()); }
     qint64 owedBytes() const { return m_owedBytes; }
-    void owe(const std::shared_ptr<const PublishedBatch> &published)
+    qint64 owedSinceUs() const { return m_owedSinceUs; }
+    void owe(const std::shared_ptr<const PublishedBatch> &published, qint64 nowUs)
     {
+        if (m_owed.empty())
+            m_owedSinceUs = nowUs;
         m_owed.push_back(published);
         m_owedBytes += published->wire[formatIndex(m_format)].size();
     }
@@ -442,6 +445,7 @@ private:
     bool m_awaitingSnapshot = false;
     std::vector<std::shared_ptr<const PublishedBatch>> m_owed;
     qint64 m_owedBytes = 0;
+    qint64 m_owedSinceUs = 0;
 };
 
 FeedServer::FeedServer(Feed *feed, const ServerConfig &config, QObject *parent)
@@ -972,10 +976,21 @@ void FeedServer::replayBatch(Session *session, const FeedBatch &batch, QVector<Q
         return;
     }
     frames->append(webSocketFrame(batch.frame(format), format));
-    session->lastSentSequence = batch.toSequence;
-    session->awaitingAck.emplace_back(batch.toSequence, batch.oldestCommitUs);
+    recordSent(session, batch.toSequence, batch.oldestCommitUs, monotonicMicros());
+}
+
+void FeedServer::recordSent(Session *session, quint64 sequence, qint64 commitUs, qint64 nowUs)
+{
+    session->lastSentSequence = sequence;
+    session->awaitingAck.push_back({sequence, commitUs, nowUs});
     if (session->awaitingAck.size() > MaxAwaitingAcks)
         session->awaitingAck.pop_front();
+}
+
+bool FeedServer::isPaced(const Session &session, qint64 nowUs) const
+{
+    return m_config.ackPaceMs > 0 && !session.awaitingAck.empty()
+        && nowUs - session.awaitingAck.front().sentUs > qint64(m_config.ackPaceMs) * 1000;
 }
 
 void FeedServer::deliver(Session *session, const QVector<QByteArray> &frames)
@@ -1011,21 +1026,30 @@ void FeedServer::sendBatch(
         return; // already has it: never a duplicate
     const qint64 queued = connection->queuedBytes();
     session->queuedBytes.store(queued, std::memory_order_relaxed);
-    if (connection->hasOwed() || queued > m_config.conflateAboveQueuedBytes) {
-        // Behind: it gets what it is owed in one frame once its queue drains.
-        connection->owe(published);
+    const qint64 nowUs = monotonicMicros();
+    if (connection->hasOwed() || queued > m_config.conflateAboveQueuedBytes
+        || isPaced(*session, nowUs)) {
+        // Behind: it gets what it is owed in one frame once its queue drains and its acks
+        // catch up.
+        connection->owe(published, nowUs);
         session->owedDeltas.store(connection->owedCount(), std::memory_order_relaxed);
-        if (queued + connection->owedBytes() > m_config.maxQueuedBytes) {
+        // Only a reader whose socket is itself backed up is too slow: one held back by its
+        // acks alone reads what it gets, and what it is owed goes out conflated.
+        if (queued > m_config.conflateAboveQueuedBytes
+            && queued + connection->owedBytes() > m_config.maxQueuedBytes) {
+            const QString id = session->id;
             lock.unlock();
-            connection->fail(pb::Error::CODE_TOO_SLOW, QWebSocketProtocol::CloseCodePolicyViolated,
-                QStringLiteral("too slow: more than %1 bytes queued; resume to catch up")
-                    .arg(m_config.maxQueuedBytes));
-            QMetaObject::invokeMethod(this, [this, connection, bytes = m_config.maxQueuedBytes] {
-                if (Session *s = m_connections.value(connection)) {
-                    addTimeline(s, TimelineEntry::Source::Engine, QStringLiteral("too-slow"),
+            // Told the engine thread first: the close below also reports to it, and the
+            // session must have this entry by the time it hears of the close.
+            QMetaObject::invokeMethod(this, [this, id, bytes = m_config.maxQueuedBytes] {
+                if (const auto s = m_sessions.value(id)) {
+                    addTimeline(s.get(), TimelineEntry::Source::Engine, QStringLiteral("too-slow"),
                         QStringLiteral("queue over %1 bytes").arg(bytes));
                 }
             });
+            connection->fail(pb::Error::CODE_TOO_SLOW, QWebSocketProtocol::CloseCodePolicyViolated,
+                QStringLiteral("too slow: more than %1 bytes queued; resume to catch up")
+                    .arg(m_config.maxQueuedBytes));
             return;
         }
         lock.unlock();
@@ -1042,10 +1066,7 @@ void FeedServer::sendBatch(
         return;
     }
     connection->writeWire(published->wire[formatIndex(connection->format())]);
-    session->lastSentSequence = batch.toSequence;
-    session->awaitingAck.emplace_back(batch.toSequence, batch.oldestCommitUs);
-    if (session->awaitingAck.size() > MaxAwaitingAcks)
-        session->awaitingAck.pop_front();
+    recordSent(session, batch.toSequence, batch.oldestCommitUs, nowUs);
 }
 
 void FeedServer::sendOwed(Connection *connection)
@@ -1059,6 +1080,10 @@ void FeedServer::sendOwed(Connection *connection)
     QMutexLocker lock(&session->mutex);
     if (session->connection != connection)
         return;
+    const qint64 nowUs = monotonicMicros();
+    if (isPaced(*session, nowUs)
+        && nowUs - connection->owedSinceUs() < qint64(m_config.ackPaceMaxHoldMs) * 1000)
+        return; // its acks lag: wait for the next one
     std::vector<std::shared_ptr<const PublishedBatch>> owed = connection->takeOwed();
     session->owedDeltas.store(0, std::memory_order_relaxed);
     const quint64 sent = session->lastSentSequence;
@@ -1087,10 +1112,7 @@ void FeedServer::sendOwed(Connection *connection)
         connection->send(encodeDelta(
             first.fromSequence, last.toSequence, first.oldestCommitUs, conflate(changes), format));
     }
-    session->lastSentSequence = last.toSequence;
-    session->awaitingAck.emplace_back(last.toSequence, first.oldestCommitUs);
-    if (session->awaitingAck.size() > MaxAwaitingAcks)
-        session->awaitingAck.pop_front();
+    recordSent(session, last.toSequence, first.oldestCommitUs, nowUs);
 }
 
 void FeedServer::onFlushed(const FeedBatchPtr &batch)
@@ -1146,17 +1168,22 @@ void FeedServer::handleAck(Connection *connection, const pb::Ack &ack)
 
     const qint64 arrivalUs = monotonicMicros();
     auto &awaiting = session->awaitingAck;
-    while (!awaiting.empty() && awaiting.front().first < ack.sequence())
+    while (!awaiting.empty() && awaiting.front().sequence < ack.sequence())
         awaiting.pop_front();
-    if (!awaiting.empty() && awaiting.front().first == ack.sequence()) {
+    if (!awaiting.empty() && awaiting.front().sequence == ack.sequence()) {
         const qint64 latency
-            = session->clock.addSample(awaiting.front().second, ack.receive_time_us(), arrivalUs);
+            = session->clock.addSample(awaiting.front().commitUs, ack.receive_time_us(), arrivalUs);
         session->latency.add(latency);
         awaiting.pop_front();
         lock.unlock();
         connection->worker()->addLatencySample(
             latency, MaxIntervalSamples / int(qMax<size_t>(1, m_workers.size())));
+    } else {
+        lock.unlock();
     }
+    // A paced session waited for this ack.
+    if (connection->hasOwed())
+        sendOwed(connection);
 }
 
 void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &telemetry)
@@ -1397,6 +1424,9 @@ void FeedServer::housekeepConnections(NetworkWorker *worker)
                 if (nowUs - connection->lastInboundUs() >= intervalUs)
                     connection->socket()->ping();
             }
+            // A paced session that has waited its longest for an ack gets what it is owed.
+            if (connection->state() == Connection::State::Live && connection->hasOwed())
+                sendOwed(connection);
             break;
         case Connection::State::HelloSent:
         case Connection::State::Closing:
@@ -1542,7 +1572,7 @@ bool FeedServer::isStaleNow(const Session &session, qint64 nowUs) const
     if (!session.connection)
         return false;
     QMutexLocker lock(&session.mutex);
-    return !session.awaitingAck.empty() && nowUs - session.awaitingAck.front().second > staleUs;
+    return !session.awaitingAck.empty() && nowUs - session.awaitingAck.front().commitUs > staleUs;
 }
 
 SessionSummary FeedServer::summarize(const Session &s, qint64 nowUs) const

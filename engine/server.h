@@ -71,7 +71,14 @@ struct Session
     quint64 telemetryDropped = 0; // messages over the rate, dropped
     LatencyWindow latency; // shared
     ClockOffsetEstimator clock; // shared
-    std::deque<std::pair<quint64, qint64>> awaitingAck; // (sequence, commit time); shared
+    /// A delta sent and not acknowledged yet.
+    struct SentDelta
+    {
+        quint64 sequence = 0; // its last
+        qint64 commitUs = 0; // when its oldest change was committed
+        qint64 sentUs = 0;
+    };
+    std::deque<SentDelta> awaitingAck; // oldest first; shared
     std::deque<TimelineEntry> timeline;
     // Written by the engine thread under the mutex; the network thread reads it under the
     // mutex to know whether its connection still holds the session.
@@ -151,6 +158,12 @@ private:
     void fanOut(NetworkWorker *worker, const std::shared_ptr<const PublishedBatch> &published);
     void sendBatch(Connection *connection, const std::shared_ptr<const PublishedBatch> &published);
     void sendOwed(Connection *connection);
+    /// Notes a delta (or replayed batch) as sent to \a session, awaiting its ack. Under the
+    /// session's mutex.
+    void recordSent(Session *session, quint64 sequence, qint64 commitUs, qint64 nowUs);
+    /// Whether the session's oldest unacknowledged delta went out longer ago than the pace
+    /// allows. Under the session's mutex.
+    bool isPaced(const Session &session, qint64 nowUs) const;
     void handleAck(Connection *connection, const pb::Ack &ack);
     void connectionLost(Connection *connection);
     void closeOwnConnections(NetworkWorker *worker, QWebSocketProtocol::CloseCode code,

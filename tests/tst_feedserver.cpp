@@ -262,6 +262,7 @@ private Q_SLOTS:
     void clockSkewNeverNegative();
     void sessionsSpreadOverNetworkThreads();
     void slowReaderIsConflatedThenToldTooSlow();
+    void clientBehindOnAcksIsPaced();
 
 private:
     std::unique_ptr<FeedClient> client(WireFormat format = WireFormat::Binary);
@@ -1362,6 +1363,53 @@ void tst_FeedServer::largeSnapshotIsNotASlowReader()
     QCOMPARE(parts, int(m_feed->snapshot()->binary.size()));
 }
 
+void tst_FeedServer::clientBehindOnAcksIsPaced()
+{
+    // Two readers of one feed: one acknowledges, one never does (as a client that has
+    // fallen far behind looks from here). The second is paced: after its oldest unacked
+    // delta is older than the pace, it gets one conflated delta at most every max hold.
+    m_server.reset();
+    m_config.heartbeatIntervalMs = 20000; // nothing but the pace decides here
+    // Above the client library's ack interval and its 250 ms check for a pending ack.
+    m_config.ackPaceMs = 300;
+    m_config.ackPaceMaxHoldMs = 600;
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    QVERIFY(m_server->listen());
+
+    auto acking = client();
+    FeedClientConfig silentConfig = acking->config();
+    silentConfig.sendAcks = false;
+    FeedClient silent(silentConfig);
+    acking->start();
+    silent.start();
+    QTRY_COMPARE(acking->stats().snapshots, 1u);
+    QTRY_COMPARE(silent.stats().snapshots, 1u);
+
+    // 100 flushes of one change each, 20 ms apart: two seconds.
+    for (int i = 0; i < 100; ++i) {
+        QVERIFY(m_feed->setPrice(1 + i % 4, 300 + i).isEmpty());
+        m_feed->flush();
+        QTest::qWait(20);
+    }
+    const quint64 head = m_feed->headSequence();
+    QTRY_COMPARE(acking->lastSequence(), head);
+    QTRY_COMPARE_WITH_TIMEOUT(silent.lastSequence(), head, 3000);
+
+    // The acking reader got (nearly, on a loaded machine) every flush as its own frame; the
+    // silent one a few before the pace began, then about one per max hold.
+    const quint64 ackingDeltas = acking->stats().deltasApplied;
+    const quint64 silentDeltas = silent.stats().deltasApplied;
+    qInfo("deltas: acking %llu, silent %llu", ackingDeltas, silentDeltas);
+    QVERIFY2(ackingDeltas >= 60, qPrintable(QString::number(ackingDeltas)));
+    QVERIFY2(silentDeltas >= 3 && silentDeltas <= 30, qPrintable(QString::number(silentDeltas)));
+    QVERIFY(ackingDeltas >= 2 * silentDeltas);
+    QCOMPARE(silent.stats().gaps, 0u);
+    QCOMPARE(silent.stats().duplicates, 0u);
+    // Nothing lost in the conflation: the latest price of every selection.
+    QVERIFY(silent.book() == m_feed->book());
+    QVERIFY(acking->book() == m_feed->book());
+}
+
 void tst_FeedServer::slowReaderIsConflatedThenToldTooSlow()
 {
     m_server.reset();
@@ -1371,6 +1419,9 @@ void tst_FeedServer::slowReaderIsConflatedThenToldTooSlow()
     // A reader that stopped also stops answering pings; here it must be its queue, not its
     // silence, that ends it.
     m_config.heartbeatIntervalMs = 20000;
+    // The reader never acks: paced by that, it would be held back before its socket ever
+    // filled (clientBehindOnAcksIsPaced). Here the socket's queue is what is tested.
+    m_config.ackPaceMs = 0;
     m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
     QVERIFY(m_server->listen());
 

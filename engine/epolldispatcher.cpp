@@ -292,6 +292,11 @@ void EpollEventDispatcher::interrupt()
 
 void EpollEventDispatcher::drainWakeUps()
 {
+    // Cleared after reading, never before: cleared first, a wake-up between the two would
+    // write, be read here and leave the flag set with nothing to read, and every later
+    // wake-up would be skipped. A wake-up that falls between the read and the clearing is
+    // skipped, but what it was for was posted before it, and this pass ends by returning
+    // to the loop, which sends posted events and checks for exit before waiting again.
     quint64 count = 0;
     while (::read(m_wakeFd, &count, sizeof count) < 0 && errno == EINTR) { }
     m_wakeUpPending.store(false, std::memory_order_release);

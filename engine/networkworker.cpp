@@ -105,6 +105,24 @@ QVector<qint64> NetworkWorker::takeLatencySamples()
     return std::exchange(m_samples, {});
 }
 
+const QByteArray *NetworkWorker::findConflated(const ConflatedFrame &key) const
+{
+    for (const ConflatedFrame &frame : m_conflated) {
+        if (frame.fromSequence == key.fromSequence && frame.toSequence == key.toSequence
+            && frame.firstCommitUs == key.firstCommitUs && frame.formatIndex == key.formatIndex)
+            return &frame.wire;
+    }
+    return nullptr;
+}
+
+const QByteArray &NetworkWorker::keepConflated(ConflatedFrame frame)
+{
+    ConflatedFrame &slot = m_conflated[m_nextConflated];
+    m_nextConflated = (m_nextConflated + 1) % m_conflated.size();
+    slot = std::move(frame);
+    return slot.wire;
+}
+
 NetworkThread::NetworkThread(const NetworkWorker::Setup &setup)
     : m_worker(new NetworkWorker(setup))
 {

@@ -15,6 +15,7 @@
 #include <QTimer>
 #include <QVector>
 
+#include <array>
 #include <atomic>
 #include <functional>
 
@@ -71,6 +72,22 @@ public:
     QTimer housekeeping;
     qint64 lastHeartbeatUs = 0;
 
+    /// Conflated deltas framed for the wire, by the range of sequences they cover: sessions
+    /// held back together are owed the same range and share one encoding, as every session
+    /// shares each flush's. A few recent ranges, the oldest replaced first. The first
+    /// batch's commit time is part of the key, so that a range of an earlier book never
+    /// answers for a later one.
+    struct ConflatedFrame
+    {
+        quint64 fromSequence = 0;
+        quint64 toSequence = 0;
+        qint64 firstCommitUs = 0;
+        int formatIndex = -1;
+        QByteArray wire;
+    };
+    const QByteArray *findConflated(const ConflatedFrame &key) const;
+    const QByteArray &keepConflated(ConflatedFrame frame);
+
     // Figures written on the worker's thread, read and reset by the engine thread.
     std::atomic<quint64> framesOut {0};
     std::atomic<quint64> bytesOut {0};
@@ -86,6 +103,8 @@ private:
     QHash<QString, QPointer<QTcpSocket>> m_upgrading;
     QMutex m_samplesMutex;
     QVector<qint64> m_samples;
+    std::array<ConflatedFrame, 16> m_conflated;
+    size_t m_nextConflated = 0;
 };
 
 /// A network worker on its own named thread. Destroying it quits the thread's event loop and

@@ -1105,12 +1105,21 @@ void FeedServer::sendOwed(Connection *connection)
     if (owed.size() == 1) {
         connection->writeWire(owed.front()->wire[formatIndex(format)]);
     } else {
-        // One delta for everything owed: the latest value of each selection wins.
-        BookChanges changes;
-        for (const auto &published : owed)
-            changes += published->batch->changes;
-        connection->send(encodeDelta(
-            first.fromSequence, last.toSequence, first.oldestCommitUs, conflate(changes), format));
+        // One delta for everything owed: the latest value of each selection wins. Sessions
+        // held back together share it.
+        NetworkWorker::ConflatedFrame key {
+            first.fromSequence, last.toSequence, first.oldestCommitUs, formatIndex(format), {}};
+        const QByteArray *wire = connection->worker()->findConflated(key);
+        if (!wire) {
+            BookChanges changes;
+            for (const auto &published : owed)
+                changes += published->batch->changes;
+            key.wire = webSocketFrame(encodeDelta(first.fromSequence, last.toSequence,
+                                          first.oldestCommitUs, conflate(changes), format),
+                format);
+            wire = &connection->worker()->keepConflated(std::move(key));
+        }
+        connection->writeWire(*wire);
     }
     recordSent(session, last.toSequence, first.oldestCommitUs, nowUs);
 }

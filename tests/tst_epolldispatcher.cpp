@@ -23,6 +23,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <vector>
 
 using namespace OddsDesk;
 
@@ -84,6 +85,7 @@ private Q_SLOTS:
     void tcpEchoOfAMegabyte();
     void webSocketOnAnEpollThread();
     void postedEventsWakeABlockedThread();
+    void wakeUpsAreNeverLost();
     void quitStopsAnIdleThreadAtOnce();
     void objectWithTimerMovesToAnotherThread();
     void parsesKinds();
@@ -373,6 +375,38 @@ void tst_EpollDispatcher::postedEventsWakeABlockedThread()
     doomed->moveToThread(worker.thread());
     doomed->deleteLater();
     QTRY_VERIFY(doomed.isNull());
+    QMetaObject::invokeMethod(
+        &context, [&context] { context.moveToThread(qApp->thread()); },
+        Qt::BlockingQueuedConnection);
+}
+
+void tst_EpollDispatcher::wakeUpsAreNeverLost()
+{
+    // Four threads post in short bursts to one that goes back to waiting between them, so
+    // that wake-ups keep racing its draining of the previous one. A wake-up lost there left
+    // the thread waiting for ever (a console once hung in its shutdown that way).
+    EpollThread worker;
+    QObject context;
+    context.moveToThread(worker.thread());
+    std::atomic<int> ran {0};
+    constexpr int Posters = 4;
+    constexpr int Bursts = 1500;
+    constexpr int PerBurst = 8;
+    std::vector<std::unique_ptr<QThread>> posters;
+    for (int p = 0; p < Posters; ++p) {
+        posters.emplace_back(QThread::create([&context, &ran] {
+            for (int b = 0; b < Bursts; ++b) {
+                for (int i = 0; i < PerBurst; ++i)
+                    QMetaObject::invokeMethod(
+                        &context, [&ran] { ++ran; }, Qt::QueuedConnection);
+                QThread::usleep(50 + (b % 7) * 20);
+            }
+        }));
+        posters.back()->start();
+    }
+    for (const auto &poster : posters)
+        QVERIFY(poster->wait(60000));
+    QTRY_COMPARE_WITH_TIMEOUT(ran.load(), Posters * Bursts * PerBurst, 10000);
     QMetaObject::invokeMethod(
         &context, [&context] { context.moveToThread(qApp->thread()); },
         Qt::BlockingQueuedConnection);

@@ -113,6 +113,7 @@ private Q_SLOTS:
     void tokensFromTheConsoleOpenTheFeed();
     void badCommandLine_data();
     void badCommandLine();
+    void everyFlagIsInTheReadme();
 };
 
 void tst_Headless::servesTheImportedSeason()
@@ -529,6 +530,33 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--issue-token", "bob"} << "--auth-key-file";
     QTest::newRow("missing import file")
         << QStringList {"--import", "/nonexistent/season.csv"} << "/nonexistent/season.csv";
+    QTest::newRow("unknown event loop")
+        << QStringList {"--event-loop", "glib"} << "--event-loop takes epoll or qt";
+    QTest::newRow("negative ack pace") << QStringList {"--ack-pace-ms", "-5"} << "--ack-pace-ms";
+}
+
+void tst_Headless::everyFlagIsInTheReadme()
+{
+    QProcess process;
+    process.start(Console, {QStringLiteral("--help")});
+    QVERIFY(process.waitForFinished(20000));
+    const QString help = QString::fromUtf8(process.readAllStandardOutput());
+    QFile readme(QStringLiteral(ODDSDESK_SOURCE_DIR "/README.md"));
+    QVERIFY(readme.open(QIODevice::ReadOnly));
+    const QString manual = QString::fromUtf8(readme.readAll());
+    const QRegularExpression flag(
+        QStringLiteral("^\\s+(--[a-z][a-z0-9-]+)"), QRegularExpression::MultilineOption);
+    int flags = 0;
+    for (auto it = flag.globalMatch(help); it.hasNext();) {
+        const QString name = it.next().captured(1);
+        if (name == QLatin1String("--help") || name == QLatin1String("--version")
+            || name == QLatin1String("--help-all"))
+            continue;
+        ++flags;
+        QVERIFY2(
+            manual.contains(QLatin1Char('`') + name), qPrintable(name + " is not in the README"));
+    }
+    QVERIFY2(flags >= 30, qPrintable(QString::number(flags)));
 }
 
 void tst_Headless::badCommandLine()

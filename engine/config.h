@@ -59,8 +59,9 @@ struct ServerConfig
     // ever sees. The reference client acks at most every 100 ms and sends a pending ack
     // within 250 ms at the latest; 300 ms leaves room for its round trip. 0 turns pacing off.
     int ackPaceMs = 300;
-    // A paced session still gets what it is owed this often, acks or none: a client that
-    // never acknowledges gets one conflated delta a second.
+    // A paced session that acknowledges is sent what it is owed at its next ack, however
+    // late. One that has not acknowledged anything for three heartbeats (the stale mark) is
+    // sent it this often instead: a client that never acks gets a conflated delta a second.
     int ackPaceMaxHoldMs = 1000;
     // The kernel's send buffer for each client socket, in bytes; 0 leaves it to the kernel,
     // which grows it as the connection needs (up to megabytes on a fast path). A smaller

@@ -840,6 +840,7 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
         session->lastSentSequence = resume.last_sequence();
         session->lastAckedSequence = resume.last_sequence();
         session->awaitingAck.clear();
+        session->lastAckUs = monotonicMicros();
     }
     pb::ServerMessage message;
     pb::Welcome *welcome = message.mutable_welcome();
@@ -942,6 +943,7 @@ void FeedServer::sendSnapshot(Session *session)
         session->lastSentSequence = snapshot->sequence;
         session->lastAckedSequence = 0;
         session->awaitingAck.clear();
+        session->lastAckUs = monotonicMicros();
     }
     deliver(session, frames);
 }
@@ -1081,9 +1083,16 @@ void FeedServer::sendOwed(Connection *connection)
     if (session->connection != connection)
         return;
     const qint64 nowUs = monotonicMicros();
-    if (isPaced(*session, nowUs)
-        && nowUs - connection->owedSinceUs() < qint64(m_config.ackPaceMaxHoldMs) * 1000)
-        return; // its acks lag: wait for the next one
+    if (isPaced(*session, nowUs)) {
+        // A client that acknowledges, however late, is sent the next delta when it does:
+        // one that is behind then sets its own pace. Only one that has stopped acking
+        // altogether is sent what it is owed on a clock.
+        const qint64 silentUs
+            = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
+        if (nowUs - session->lastAckUs < silentUs
+            || nowUs - connection->owedSinceUs() < qint64(m_config.ackPaceMaxHoldMs) * 1000)
+            return;
+    }
     std::vector<std::shared_ptr<const PublishedBatch>> owed = connection->takeOwed();
     session->owedDeltas.store(0, std::memory_order_relaxed);
     const quint64 sent = session->lastSentSequence;
@@ -1176,6 +1185,7 @@ void FeedServer::handleAck(Connection *connection, const pb::Ack &ack)
     session->lastAckedSequence = qMax(session->lastAckedSequence, ack.sequence());
 
     const qint64 arrivalUs = monotonicMicros();
+    session->lastAckUs = arrivalUs;
     auto &awaiting = session->awaitingAck;
     while (!awaiting.empty() && awaiting.front().sequence < ack.sequence())
         awaiting.pop_front();

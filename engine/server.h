@@ -55,6 +55,8 @@ struct Session
     mutable QMutex mutex;
     quint64 lastSentSequence = 0; // shared
     quint64 lastAckedSequence = 0; // shared
+    // When its last ack arrived, or when its connection began to be sent deltas; shared.
+    qint64 lastAckUs = 0;
     std::atomic<quint64> framesOut {0}; // written by the network thread
     std::atomic<quint64> bytesOut {0};
     // Its queue as last seen by the network thread: bytes its socket holds, and deltas held

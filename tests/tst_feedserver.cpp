@@ -1365,11 +1365,15 @@ void tst_FeedServer::largeSnapshotIsNotASlowReader()
 
 void tst_FeedServer::clientBehindOnAcksIsPaced()
 {
-    // Two readers of one feed: one acknowledges, one never does (as a client that has
-    // fallen far behind looks from here). The second is paced: after its oldest unacked
-    // delta is older than the pace, it gets one conflated delta at most every max hold.
+    // Three readers of one feed: one acknowledges as the client library does, one only
+    // once a second (as a client far behind its feed looks from here), one never. The
+    // second is paced by its own acks: once its oldest unacked delta is older than the
+    // pace, it gets one conflated delta per ack. The third, silent for three heartbeats,
+    // gets one at most every max hold.
     m_server.reset();
-    m_config.heartbeatIntervalMs = 20000; // nothing but the pace decides here
+    // Clients also send a pending ack with each heartbeat: the late one then acks every
+    // 500 ms, and the silent one is taken for silent after 1.5 s.
+    m_config.heartbeatIntervalMs = 500;
     // Above the client library's ack interval and its 250 ms check for a pending ack.
     m_config.ackPaceMs = 300;
     m_config.ackPaceMaxHoldMs = 600;
@@ -1377,13 +1381,16 @@ void tst_FeedServer::clientBehindOnAcksIsPaced()
     QVERIFY(m_server->listen());
 
     auto acking = client();
+    FeedClientConfig lateConfig = acking->config();
+    lateConfig.ackIntervalMs = 1000;
+    FeedClient late(lateConfig);
     FeedClientConfig silentConfig = acking->config();
     silentConfig.sendAcks = false;
     FeedClient silent(silentConfig);
-    acking->start();
-    silent.start();
-    QTRY_COMPARE(acking->stats().snapshots, 1u);
-    QTRY_COMPARE(silent.stats().snapshots, 1u);
+    for (FeedClient *c : {acking.get(), &late, &silent})
+        c->start();
+    for (FeedClient *c : {acking.get(), &late, &silent})
+        QTRY_COMPARE(c->stats().snapshots, 1u);
 
     // 100 flushes of one change each, 20 ms apart: two seconds.
     for (int i = 0; i < 100; ++i) {
@@ -1392,22 +1399,26 @@ void tst_FeedServer::clientBehindOnAcksIsPaced()
         QTest::qWait(20);
     }
     const quint64 head = m_feed->headSequence();
-    QTRY_COMPARE(acking->lastSequence(), head);
-    QTRY_COMPARE_WITH_TIMEOUT(silent.lastSequence(), head, 3000);
+    for (FeedClient *c : {acking.get(), &late, &silent})
+        QTRY_COMPARE_WITH_TIMEOUT(c->lastSequence(), head, 3000);
 
-    // The acking reader got (nearly, on a loaded machine) every flush as its own frame; the
-    // silent one a few before the pace began, then about one per max hold.
+    // The acking reader got (nearly, on a loaded machine) every flush as its own frame.
     const quint64 ackingDeltas = acking->stats().deltasApplied;
+    const quint64 lateDeltas = late.stats().deltasApplied;
     const quint64 silentDeltas = silent.stats().deltasApplied;
-    qInfo("deltas: acking %llu, silent %llu", ackingDeltas, silentDeltas);
-    QVERIFY2(ackingDeltas >= 60, qPrintable(QString::number(ackingDeltas)));
+    qInfo("deltas: acking %llu, late %llu, silent %llu", ackingDeltas, lateDeltas, silentDeltas);
+    // The late one: after each of its acks, 300 ms of deltas one by one, then one conflated
+    // at its next ack (about 16 every 500 ms); the silent one, 300 ms of them, then one a
+    // max hold once 1.5 s went by without an ack.
+    QVERIFY2(ackingDeltas >= 85, qPrintable(QString::number(ackingDeltas)));
+    QVERIFY2(lateDeltas >= 20 && lateDeltas <= 75, qPrintable(QString::number(lateDeltas)));
     QVERIFY2(silentDeltas >= 3 && silentDeltas <= 30, qPrintable(QString::number(silentDeltas)));
-    QVERIFY(ackingDeltas >= 2 * silentDeltas);
-    QCOMPARE(silent.stats().gaps, 0u);
-    QCOMPARE(silent.stats().duplicates, 0u);
-    // Nothing lost in the conflation: the latest price of every selection.
-    QVERIFY(silent.book() == m_feed->book());
-    QVERIFY(acking->book() == m_feed->book());
+    // Nothing lost in the conflation: the latest price of every selection, in order.
+    for (FeedClient *c : {acking.get(), &late, &silent}) {
+        QCOMPARE(c->stats().gaps, 0u);
+        QCOMPARE(c->stats().duplicates, 0u);
+        QVERIFY(c->book() == m_feed->book());
+    }
 }
 
 void tst_FeedServer::slowReaderIsConflatedThenToldTooSlow()

@@ -85,6 +85,7 @@ bool decode(
 {
     routeProtobufLogs();
     if (format == WireFormat::Json) {
+        message->Clear(); // a message parsed into before starts afresh, as ParseFromArray does
         google::protobuf::util::JsonParseOptions options;
         options.ignore_unknown_fields = true;
         const auto status = google::protobuf::util::JsonStringToMessage(

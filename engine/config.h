@@ -60,9 +60,13 @@ struct ServerConfig
     // within 250 ms at the latest; 300 ms leaves room for its round trip. 0 turns pacing off.
     int ackPaceMs = 300;
     // A paced session that acknowledges is sent what it is owed at its next ack, however
-    // late. One that has not acknowledged anything for three heartbeats (the stale mark) is
-    // sent it this often instead: a client that never acks gets a conflated delta a second.
+    // late. One that stopped acknowledging three heartbeats ago (the stale mark) is sent it
+    // this often instead. A client that has never acknowledged anything is not paced.
     int ackPaceMaxHoldMs = 1000;
+    // Natural batching: a flush that comes while the network threads are still sending the
+    // previous one waits for them, and the waiting flushes go out as one delta, encoded once
+    // for everyone. Off, every flush goes out on its own, however far behind the threads are.
+    bool mergeFlushesWhileSending = true;
     // The kernel's send buffer for each client socket, in bytes; 0 leaves it to the kernel,
     // which grows it as the connection needs (up to megabytes on a fast path). A smaller
     // buffer makes a stalled reader's queue show here, where it is bounded, sooner.

@@ -105,22 +105,22 @@ QVector<qint64> NetworkWorker::takeLatencySamples()
     return std::exchange(m_samples, {});
 }
 
-const QByteArray *NetworkWorker::findConflated(const ConflatedFrame &key) const
+const NetworkWorker::ConflatedFrame *NetworkWorker::findConflated(const ConflatedFrame &key) const
 {
     for (const ConflatedFrame &frame : m_conflated) {
         if (frame.fromSequence == key.fromSequence && frame.toSequence == key.toSequence
             && frame.firstCommitUs == key.firstCommitUs && frame.formatIndex == key.formatIndex)
-            return &frame.wire;
+            return &frame;
     }
     return nullptr;
 }
 
-const QByteArray &NetworkWorker::keepConflated(ConflatedFrame frame)
+const NetworkWorker::ConflatedFrame &NetworkWorker::keepConflated(ConflatedFrame frame)
 {
     ConflatedFrame &slot = m_conflated[m_nextConflated];
     m_nextConflated = (m_nextConflated + 1) % m_conflated.size();
     slot = std::move(frame);
-    return slot.wire;
+    return slot;
 }
 
 NetworkThread::NetworkThread(const NetworkWorker::Setup &setup)

@@ -83,10 +83,11 @@ public:
         quint64 toSequence = 0;
         qint64 firstCommitUs = 0;
         int formatIndex = -1;
+        qint64 oldestCommitUs = 0; // of the changes it holds
         QByteArray wire;
     };
-    const QByteArray *findConflated(const ConflatedFrame &key) const;
-    const QByteArray &keepConflated(ConflatedFrame frame);
+    const ConflatedFrame *findConflated(const ConflatedFrame &key) const;
+    const ConflatedFrame &keepConflated(ConflatedFrame frame);
 
     // Figures written on the worker's thread, read and reset by the engine thread.
     std::atomic<quint64> framesOut {0};

@@ -12,6 +12,7 @@
 #include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QSet>
 #include <QThread>
 #include <QWebSocketCorsAuthenticator>
 #include <QRandomGenerator>
@@ -21,6 +22,7 @@
 #include <QtEndian>
 
 #include <algorithm>
+#include <limits>
 
 #include <cerrno>
 #include <sys/socket.h>
@@ -841,6 +843,7 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
         session->lastAckedSequence = resume.last_sequence();
         session->awaitingAck.clear();
         session->lastAckUs = monotonicMicros();
+        session->acks = false;
     }
     pb::ServerMessage message;
     pb::Welcome *welcome = message.mutable_welcome();
@@ -944,6 +947,7 @@ void FeedServer::sendSnapshot(Session *session)
         session->lastAckedSequence = 0;
         session->awaitingAck.clear();
         session->lastAckUs = monotonicMicros();
+        session->acks = false;
     }
     deliver(session, frames);
 }
@@ -991,7 +995,7 @@ void FeedServer::recordSent(Session *session, quint64 sequence, qint64 commitUs,
 
 bool FeedServer::isPaced(const Session &session, qint64 nowUs) const
 {
-    return m_config.ackPaceMs > 0 && !session.awaitingAck.empty()
+    return m_config.ackPaceMs > 0 && session.acks && !session.awaitingAck.empty()
         && nowUs - session.awaitingAck.front().sentUs > qint64(m_config.ackPaceMs) * 1000;
 }
 
@@ -1029,8 +1033,10 @@ void FeedServer::sendBatch(
     const qint64 queued = connection->queuedBytes();
     session->queuedBytes.store(queued, std::memory_order_relaxed);
     const qint64 nowUs = monotonicMicros();
+    // A merged flush that begins before what the session has (its snapshot or replay came
+    // in between) goes the same way: what it holds after that, in a delta of its own.
     if (connection->hasOwed() || queued > m_config.conflateAboveQueuedBytes
-        || isPaced(*session, nowUs)) {
+        || isPaced(*session, nowUs) || batch.fromSequence <= session->lastSentSequence) {
         // Behind: it gets what it is owed in one frame once its queue drains and its acks
         // catch up.
         connection->owe(published, nowUs);
@@ -1103,7 +1109,7 @@ void FeedServer::sendOwed(Connection *connection)
         return;
     const FeedBatch &first = *owed.front()->batch;
     const FeedBatch &last = *owed.back()->batch;
-    if (first.fromSequence != sent + 1) {
+    if (first.fromSequence > sent + 1) {
         qCWarning(lcNet).noquote() << "session" << session->id << "would skip from" << sent << "to"
                                    << first.fromSequence << "; sending a snapshot";
         connection->setAwaitingSnapshot(true);
@@ -1111,39 +1117,126 @@ void FeedServer::sendOwed(Connection *connection)
         return;
     }
     const WireFormat format = connection->format();
-    if (owed.size() == 1) {
+    if (owed.size() == 1 && first.fromSequence == sent + 1) {
         connection->writeWire(owed.front()->wire[formatIndex(format)]);
-    } else {
-        // One delta for everything owed: the latest value of each selection wins. Sessions
-        // held back together share it.
-        NetworkWorker::ConflatedFrame key {
-            first.fromSequence, last.toSequence, first.oldestCommitUs, formatIndex(format), {}};
-        const QByteArray *wire = connection->worker()->findConflated(key);
-        if (!wire) {
-            BookChanges changes;
-            for (const auto &published : owed)
-                changes += published->batch->changes;
-            key.wire = webSocketFrame(encodeDelta(first.fromSequence, last.toSequence,
-                                          first.oldestCommitUs, conflate(changes), format),
-                format);
-            wire = &connection->worker()->keepConflated(std::move(key));
-        }
-        connection->writeWire(*wire);
+        recordSent(session, last.toSequence, first.oldestCommitUs, nowUs);
+        return;
     }
-    recordSent(session, last.toSequence, first.oldestCommitUs, nowUs);
+    // One delta for everything owed after what the session has (a merged flush may begin
+    // before that, if its snapshot or replay came in between): the latest value of each
+    // selection wins. Sessions held back together share it.
+    NetworkWorker::ConflatedFrame key {
+        sent + 1, last.toSequence, first.oldestCommitUs, formatIndex(format), 0, {}};
+    const NetworkWorker::ConflatedFrame *frame = connection->worker()->findConflated(key);
+    if (!frame) {
+        BookChanges changes;
+        for (const auto &published : owed) {
+            for (const BookChange &change : published->batch->changes) {
+                if (change.sequence > sent)
+                    changes.append(change);
+            }
+        }
+        key.oldestCommitUs = first.oldestCommitUs;
+        if (first.fromSequence <= sent && !changes.isEmpty()) {
+            key.oldestCommitUs = std::numeric_limits<qint64>::max();
+            for (const BookChange &change : std::as_const(changes))
+                key.oldestCommitUs = qMin(key.oldestCommitUs, change.commitTimeUs);
+        }
+        key.wire = webSocketFrame(encodeDelta(key.fromSequence, key.toSequence, key.oldestCommitUs,
+                                      conflate(changes), format),
+            format);
+        frame = &connection->worker()->keepConflated(std::move(key));
+    }
+    connection->writeWire(frame->wire);
+    recordSent(session, last.toSequence, frame->oldestCommitUs, nowUs);
 }
 
 void FeedServer::onFlushed(const FeedBatchPtr &batch)
 {
     m_flushedSequence = batch->toSequence;
+    // Natural batching: while the network threads are still sending the last flush, the
+    // next ones wait and then go out as one delta, encoded once for everyone. When the
+    // machine cannot keep up with a frame per flush for every session, frames come as
+    // often as it can send them, each holding more, instead of queueing without end.
+    if (m_config.mergeFlushesWhileSending && (m_fanOutsRunning > 0 || !m_heldBatches.empty())) {
+        m_heldBatches.push_back(batch);
+        return;
+    }
+    publish(batch);
+}
+
+void FeedServer::publishHeld()
+{
+    if (m_heldBatches.empty() || m_fanOutsRunning > 0)
+        return;
+    const std::vector<FeedBatchPtr> held = std::exchange(m_heldBatches, {});
+    // Prices conflate, but a market's statuses are each told: a market suspended and then
+    // closed while the threads were busy goes out as two deltas, not as closed alone. A
+    // run of held flushes ends before one that changes the status of a market whose status
+    // the run already changed.
+    std::vector<FeedBatchPtr> run;
+    QSet<quint32> statusChanged;
+    auto publishRun = [this, &run, &statusChanged] {
+        if (run.size() == 1)
+            publish(run.front());
+        else if (!run.empty())
+            publish(mergeBatches(run));
+        run.clear();
+        statusChanged.clear();
+    };
+    for (const FeedBatchPtr &batch : held) {
+        const bool again = std::any_of(
+            batch->changes.cbegin(), batch->changes.cend(), [&statusChanged](const auto &c) {
+                return c.kind == BookChange::Kind::Status && statusChanged.contains(c.marketId);
+            });
+        if (again)
+            publishRun();
+        for (const BookChange &change : batch->changes) {
+            if (change.kind == BookChange::Kind::Status)
+                statusChanged.insert(change.marketId);
+        }
+        run.push_back(batch);
+    }
+    publishRun();
+}
+
+FeedBatchPtr FeedServer::mergeBatches(const std::vector<FeedBatchPtr> &batches)
+{
+    auto merged = std::make_shared<FeedBatch>();
+    merged->fromSequence = batches.front()->fromSequence;
+    merged->toSequence = batches.back()->toSequence;
+    merged->oldestCommitUs = batches.front()->oldestCommitUs;
+    merged->flushedUs = batches.back()->flushedUs;
+    BookChanges changes;
+    for (const FeedBatchPtr &batch : batches)
+        changes += batch->changes;
+    merged->changes = conflate(changes);
+    merged->binary = encodeDelta(merged->fromSequence, merged->toSequence, merged->oldestCommitUs,
+        merged->changes, WireFormat::Binary);
+    merged->json = encodeDelta(merged->fromSequence, merged->toSequence, merged->oldestCommitUs,
+        merged->changes, WireFormat::Json);
+    return merged;
+}
+
+void FeedServer::publish(const FeedBatchPtr &batch)
+{
     auto published = std::make_shared<PublishedBatch>();
     published->batch = batch;
     for (WireFormat format : {WireFormat::Binary, WireFormat::Json})
         published->wire[formatIndex(format)] = webSocketFrame(batch->frame(format), format);
     // Once per network thread, never once per session.
+    // Counted down here on the engine thread, as each thread's word comes back: a flush
+    // that comes before the last word waits, so none overtakes another.
+    m_fanOutsRunning += int(m_workers.size());
     for (const auto &thread : m_workers) {
         NetworkWorker *worker = thread->worker();
-        worker->post([this, worker, published] { fanOut(worker, published); });
+        worker->post([this, worker, published] {
+            fanOut(worker, published);
+            QMetaObject::invokeMethod(this, [this] {
+                if (--m_fanOutsRunning == 0)
+                    publishHeld();
+            });
+        });
     }
 }
 
@@ -1159,6 +1252,7 @@ void FeedServer::fanOut(
 void FeedServer::onBookReset()
 {
     m_flushedSequence = m_feed->flushedSequence();
+    m_heldBatches.clear(); // of the old book: everyone starts again from a snapshot
     // A new book is a new epoch: every live session starts again from a snapshot.
     for (auto it = m_connections.cbegin(); it != m_connections.cend(); ++it) {
         if (Session *session = it.value()) {
@@ -1186,6 +1280,7 @@ void FeedServer::handleAck(Connection *connection, const pb::Ack &ack)
 
     const qint64 arrivalUs = monotonicMicros();
     session->lastAckUs = arrivalUs;
+    session->acks = true;
     auto &awaiting = session->awaitingAck;
     while (!awaiting.empty() && awaiting.front().sequence < ack.sequence())
         awaiting.pop_front();

@@ -55,8 +55,10 @@ struct Session
     mutable QMutex mutex;
     quint64 lastSentSequence = 0; // shared
     quint64 lastAckedSequence = 0; // shared
-    // When its last ack arrived, or when its connection began to be sent deltas; shared.
+    // When its last ack arrived, or when its connection began to be sent deltas, and whether
+    // that connection has acknowledged anything: one that never does is not paced; shared.
     qint64 lastAckUs = 0;
+    bool acks = false;
     std::atomic<quint64> framesOut {0}; // written by the network thread
     std::atomic<quint64> bytesOut {0};
     // Its queue as last seen by the network thread: bytes its socket holds, and deltas held
@@ -151,6 +153,12 @@ private:
     void stopWorkers();
     void handOff(qintptr descriptor);
     void onFlushed(const FeedBatchPtr &batch);
+    /// Frames \a batch once and hands it to every network thread.
+    void publish(const FeedBatchPtr &batch);
+    /// Publishes the flushes that came while the last one was being fanned out, as one.
+    void publishHeld();
+    /// One batch for consecutive \a batches: their changes conflated, encoded once.
+    static FeedBatchPtr mergeBatches(const std::vector<FeedBatchPtr> &batches);
     void onBookReset();
     void housekeeping();
 
@@ -208,6 +216,10 @@ private:
     QHash<QString, std::shared_ptr<Session>> m_sessions;
     // The last flushed sequence, for the network threads' heartbeats.
     std::atomic<quint64> m_flushedSequence {0};
+    // Flushes that came while the network threads were still sending the previous one, and
+    // how many of those threads have not said they are done with it. Engine thread.
+    std::vector<FeedBatchPtr> m_heldBatches;
+    int m_fanOutsRunning = 0;
     // The snapshot last framed for the wire, shared by every session that gets it.
     SnapshotFramesPtr m_framedSnapshot;
     QVector<QByteArray> m_snapshotWire[2];

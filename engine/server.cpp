@@ -42,6 +42,9 @@ constexpr int MaxIntervalSamples = 100000;
 constexpr int WorstClientCount = 5;
 // Sequences a session may be owed acks for; older ones are dropped unmeasured.
 constexpr size_t MaxAwaitingAcks = 512;
+// The adapted interval between publishes starts here when sessions fall behind, and drops
+// to nothing below it: a flush interval's worth.
+constexpr qint64 MinAdaptedPublishUs = 10 * 1000;
 // How often the per-address hello buckets that have refilled are forgotten.
 constexpr qint64 HelloLimiterPruneIntervalUs = 10 * 1000 * 1000;
 
@@ -465,6 +468,9 @@ FeedServer::FeedServer(Feed *feed, const ServerConfig &config, QObject *parent)
     m_flushedSequence = m_feed->flushedSequence();
 
     m_housekeeping.setInterval(HousekeepingIntervalMs);
+    m_publishTimer.setSingleShot(true);
+    m_publishTimer.setTimerType(Qt::PreciseTimer);
+    connect(&m_publishTimer, &QTimer::timeout, this, &FeedServer::publishHeld);
     connect(&m_housekeeping, &QTimer::timeout, this, &FeedServer::housekeeping);
     m_intervalStartMs = wallMillis();
 }
@@ -1158,8 +1164,12 @@ void FeedServer::onFlushed(const FeedBatchPtr &batch)
     // next ones wait and then go out as one delta, encoded once for everyone. When the
     // machine cannot keep up with a frame per flush for every session, frames come as
     // often as it can send them, each holding more, instead of queueing without end.
-    if (m_config.mergeFlushesWhileSending && (m_fanOutsRunning > 0 || !m_heldBatches.empty())) {
+    if (m_config.mergeFlushesWhileSending
+        && (m_fanOutsRunning > 0 || !m_heldBatches.empty()
+            || monotonicMicros() - m_lastPublishUs < m_publishIntervalUs)) {
         m_heldBatches.push_back(batch);
+        if (m_fanOutsRunning == 0)
+            schedulePublish();
         return;
     }
     publish(batch);
@@ -1169,6 +1179,10 @@ void FeedServer::publishHeld()
 {
     if (m_heldBatches.empty() || m_fanOutsRunning > 0)
         return;
+    if (monotonicMicros() - m_lastPublishUs < m_publishIntervalUs) {
+        schedulePublish();
+        return;
+    }
     const std::vector<FeedBatchPtr> held = std::exchange(m_heldBatches, {});
     // Prices conflate, but a market's statuses are each told: a market suspended and then
     // closed while the threads were busy goes out as two deltas, not as closed alone. A
@@ -1200,6 +1214,13 @@ void FeedServer::publishHeld()
     publishRun();
 }
 
+void FeedServer::schedulePublish()
+{
+    const qint64 waitUs = m_lastPublishUs + m_publishIntervalUs - monotonicMicros();
+    if (!m_publishTimer.isActive())
+        m_publishTimer.start(int(qBound<qint64>(0, (waitUs + 999) / 1000, qint64(1000))));
+}
+
 FeedBatchPtr FeedServer::mergeBatches(const std::vector<FeedBatchPtr> &batches)
 {
     auto merged = std::make_shared<FeedBatch>();
@@ -1228,25 +1249,53 @@ void FeedServer::publish(const FeedBatchPtr &batch)
     // Counted down here on the engine thread, as each thread's word comes back: a flush
     // that comes before the last word waits, so none overtakes another.
     m_fanOutsRunning += int(m_workers.size());
+    m_lastPublishUs = monotonicMicros();
     for (const auto &thread : m_workers) {
         NetworkWorker *worker = thread->worker();
         worker->post([this, worker, published] {
-            fanOut(worker, published);
-            QMetaObject::invokeMethod(this, [this] {
-                if (--m_fanOutsRunning == 0)
-                    publishHeld();
+            const int sessions = int(worker->connections.size());
+            const int behind = fanOut(worker, published);
+            QMetaObject::invokeMethod(this, [this, behind, sessions] {
+                m_behindInRound += behind;
+                m_sessionsInRound += sessions;
+                if (--m_fanOutsRunning > 0)
+                    return;
+                adaptPublishInterval(
+                    std::exchange(m_behindInRound, 0), std::exchange(m_sessionsInRound, 0));
+                publishHeld();
             });
         });
     }
 }
 
-void FeedServer::fanOut(
+int FeedServer::fanOut(
     NetworkWorker *worker, const std::shared_ptr<const PublishedBatch> &published)
 {
-    // A copy: a send that fails closes a connection, which leaves the list.
+    // A copy: a send that fails closes a connection, which leaves the list. (Connections are
+    // deleted later, from the event loop.)
     const QList<Connection *> connections = worker->connections;
-    for (Connection *connection : connections)
+    int behind = 0;
+    for (Connection *connection : connections) {
         sendBatch(connection, published);
+        if (connection->hasOwed())
+            ++behind;
+    }
+    return behind;
+}
+
+void FeedServer::adaptPublishInterval(int behind, int sessions)
+{
+    // Sessions held back are clients that cannot keep up with a frame per flush. When more
+    // than a few are, publish less often, for everyone alike: one shared frame holding more
+    // changes costs each client one decode instead of many, where holding each session back
+    // on its own leaves every client a queue of what went out before. When none are, come
+    // back down, a quarter at a time.
+    if (sessions > 0 && behind * 20 > sessions)
+        m_publishIntervalUs = qBound<qint64>(MinAdaptedPublishUs, m_publishIntervalUs * 2,
+            qint64(m_config.maxPublishIntervalMs) * 1000);
+    else if (behind == 0)
+        m_publishIntervalUs
+            = m_publishIntervalUs * 3 / 4 < MinAdaptedPublishUs ? 0 : m_publishIntervalUs * 3 / 4;
 }
 
 void FeedServer::onBookReset()

@@ -157,6 +157,9 @@ private:
     void publish(const FeedBatchPtr &batch);
     /// Publishes the flushes that came while the last one was being fanned out, as one.
     void publishHeld();
+    /// Publishes what is held once the adapted interval since the last publish is over.
+    void schedulePublish();
+    void adaptPublishInterval(int behind, int sessions);
     /// One batch for consecutive \a batches: their changes conflated, encoded once.
     static FeedBatchPtr mergeBatches(const std::vector<FeedBatchPtr> &batches);
     void onBookReset();
@@ -165,7 +168,8 @@ private:
     // On a network thread, for the connections it owns.
     void onNewConnection(NetworkWorker *worker);
     void housekeepConnections(NetworkWorker *worker);
-    void fanOut(NetworkWorker *worker, const std::shared_ptr<const PublishedBatch> &published);
+    /// Sends \a published to the worker's sessions; returns how many are held back.
+    int fanOut(NetworkWorker *worker, const std::shared_ptr<const PublishedBatch> &published);
     void sendBatch(Connection *connection, const std::shared_ptr<const PublishedBatch> &published);
     void sendOwed(Connection *connection);
     /// Notes a delta (or replayed batch) as sent to \a session, awaiting its ack. Under the
@@ -220,6 +224,13 @@ private:
     // how many of those threads have not said they are done with it. Engine thread.
     std::vector<FeedBatchPtr> m_heldBatches;
     int m_fanOutsRunning = 0;
+    // Sessions held back in the fan-out now ending, and of how many; the interval between
+    // publishes they adapt; when the last publish was, and its timer.
+    int m_behindInRound = 0;
+    int m_sessionsInRound = 0;
+    qint64 m_publishIntervalUs = 0;
+    qint64 m_lastPublishUs = 0;
+    QTimer m_publishTimer;
     // The snapshot last framed for the wire, shared by every session that gets it.
     SnapshotFramesPtr m_framedSnapshot;
     QVector<QByteArray> m_snapshotWire[2];

@@ -314,7 +314,7 @@ void tst_EpollDispatcher::tcpEchoOfAMegabyte()
 
     QByteArray payload(1024 * 1024, Qt::Uninitialized);
     for (int i = 0; i < payload.size(); ++i)
-        payload[i] = char((i * 7919) >> 3);
+        payload[i] = char((unsigned(i) * 7919u) >> 3);
     QTcpSocket client;
     client.connectToHost(QHostAddress::LocalHost, port);
     QByteArray received;

@@ -268,6 +268,8 @@ private Q_SLOTS:
 
 private:
     std::unique_ptr<FeedClient> client(WireFormat format = WireFormat::Binary);
+    /// A new server on m_config, for a test that changed it; false if it cannot listen.
+    bool restartServer();
 
     std::unique_ptr<Feed> m_feed;
     std::unique_ptr<FeedServer> m_server;
@@ -289,6 +291,13 @@ void tst_FeedServer::cleanup()
 {
     m_server.reset();
     m_feed.reset();
+}
+
+bool tst_FeedServer::restartServer()
+{
+    m_server.reset();
+    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
+    return m_server->listen();
 }
 
 std::unique_ptr<FeedClient> tst_FeedServer::client(WireFormat format)
@@ -481,10 +490,8 @@ void tst_FeedServer::badInputClosesOnlyThatSession()
 
 void tst_FeedServer::helloTimeout()
 {
-    m_server.reset();
     m_config.helloTimeoutMs = 300;
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
 
     RawPeer silent;
     silent.open(m_server->url(), WireFormat::Binary);
@@ -585,13 +592,11 @@ void tst_FeedServer::changedEpochGetsSnapshot()
 
 void tst_FeedServer::journalTooShortGetsSnapshot()
 {
-    m_server.reset();
     Feed::Config config;
     config.journalMaxBatches = 3;
     m_feed = std::make_unique<Feed>(config);
     m_feed->resetBook(smallBook());
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
 
     auto c = client();
     QSignalSpy welcomed(c.get(), &FeedClient::welcomed);
@@ -611,10 +616,8 @@ void tst_FeedServer::journalTooShortGetsSnapshot()
 
 void tst_FeedServer::expiredSessionGetsSnapshot()
 {
-    m_server.reset();
     m_config.retentionMs = 200;
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
 
     RawPeer first;
     first.open(m_server->url(), WireFormat::Binary);
@@ -872,10 +875,8 @@ void tst_FeedServer::authenticationRefusesBadTokens()
     QFETCH(QString, token);
     QFETCH(bool, admitted);
 
-    m_server.reset();
     m_config.authKey = QByteArray(40, 'k');
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
 
     FeedClientConfig config;
     config.url = m_server->url();
@@ -914,11 +915,9 @@ void tst_FeedServer::servesWssWithItsCertificate()
     QVERIFY2(openssl.waitForFinished(60000) && openssl.exitCode() == 0,
         openssl.readAllStandardError().constData());
 
-    m_server.reset();
     m_config.tlsCertificatePath = cert;
     m_config.tlsKeyPath = key;
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY2(m_server->listen(), qPrintable(m_server->errorString()));
+    QVERIFY(restartServer());
     QCOMPARE(m_server->url().scheme(), QStringLiteral("wss"));
 
     QFile pem(cert);
@@ -952,10 +951,8 @@ void tst_FeedServer::servesWssWithItsCertificate()
 
 void tst_FeedServer::refusesBrowsersFromOtherOrigins()
 {
-    m_server.reset();
     m_config.allowedOrigins = {QStringLiteral("https://desk.example")};
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
 
     auto openFrom = [this](const QString &origin) {
         auto socket = std::make_unique<QWebSocket>(origin);
@@ -975,10 +972,8 @@ void tst_FeedServer::refusesBrowsersFromOtherOrigins()
 
 void tst_FeedServer::oneAddressCannotHoldTheFeed()
 {
-    m_server.reset();
     m_config.maxConnectionsPerAddress = 20;
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
 
     // An attacker opens a hundred connections from one address and sends nothing.
     std::vector<std::unique_ptr<QWebSocket>> attacker;
@@ -1105,11 +1100,9 @@ void tst_FeedServer::clientsCannotWriteTheBook()
 
 void tst_FeedServer::helloRatePerAddress()
 {
-    m_server.reset();
     m_config.maxHellosPerSecondPerAddress = 2;
     m_config.helloBurstPerAddress = 3;
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
 
     // Six hellos at once from one address: the burst of three is served, the rest are told
     // when to come back.
@@ -1159,10 +1152,8 @@ void tst_FeedServer::helloRatePerAddress()
 
 void tst_FeedServer::oversizedFramesAreCountedOnce()
 {
-    m_server.reset();
     m_config.maxIncomingMessageBytes = 4096;
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
 
     // One message in one frame over the limit, and one in many small frames.
     for (int frameBytes : {8192, 1024}) {
@@ -1183,10 +1174,8 @@ void tst_FeedServer::oversizedFramesAreCountedOnce()
 
 void tst_FeedServer::stalledHandshakeIsDropped()
 {
-    m_server.reset();
     m_config.handshakeTimeoutMs = 300;
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
 
     // A connection that opens and never finishes its upgrade request.
     QTcpSocket stalled;
@@ -1246,10 +1235,8 @@ void tst_FeedServer::clockSkewNeverNegative()
 
 void tst_FeedServer::sessionsSpreadOverNetworkThreads()
 {
-    m_server.reset();
     m_config.networkThreads = 3;
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
     QCOMPARE(m_server->networkThreadCount(), 3);
 
     constexpr int Clients = 6;
@@ -1321,13 +1308,11 @@ void tst_FeedServer::largeSnapshotIsNotASlowReader()
         book.markets.append(market);
     }
     m_feed->resetBook(book);
-    m_server.reset();
     m_config.socketSendBufferBytes = 8 * 1024;
     m_config.conflateAboveQueuedBytes = 16 * 1024;
     m_config.maxQueuedBytes = 64 * 1024;
     m_config.heartbeatIntervalMs = 20000;
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
     QVERIFY(m_feed->snapshot()->binary.size() >= 2);
     qint64 snapshotBytes = 0;
     for (const QByteArray &part : m_feed->snapshot()->binary)
@@ -1459,7 +1444,6 @@ void tst_FeedServer::clientBehindOnAcksIsPaced()
     // second is paced by its own acks: once its oldest unacked delta is older than the
     // pace, it gets one conflated delta per ack. The third, which has never acknowledged
     // anything, is not paced at all: it gets every delta as it comes.
-    m_server.reset();
     // Clients also send a pending ack with each heartbeat: the late one then acks every
     // 500 ms.
     m_config.heartbeatIntervalMs = 500;
@@ -1467,8 +1451,7 @@ void tst_FeedServer::clientBehindOnAcksIsPaced()
     m_config.ackPaceMs = 300;
     m_config.ackPaceMaxHoldMs = 600;
     m_config.mergeFlushesWhileSending = adapt;
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
 
     auto acking = client();
     FeedClientConfig lateConfig = acking->config();
@@ -1518,7 +1501,6 @@ void tst_FeedServer::clientBehindOnAcksIsPaced()
 
 void tst_FeedServer::slowReaderIsConflatedThenToldTooSlow()
 {
-    m_server.reset();
     m_config.socketSendBufferBytes = 8 * 1024;
     m_config.conflateAboveQueuedBytes = 16 * 1024;
     m_config.maxQueuedBytes = 96 * 1024;
@@ -1531,8 +1513,7 @@ void tst_FeedServer::slowReaderIsConflatedThenToldTooSlow()
     // flushesWhileSendingGoOutMerged).
     m_config.ackPaceMs = 0;
     m_config.mergeFlushesWhileSending = false;
-    m_server = std::make_unique<FeedServer>(m_feed.get(), m_config);
-    QVERIFY(m_server->listen());
+    QVERIFY(restartServer());
 
     auto bystander = client();
     bystander->start();

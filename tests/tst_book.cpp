@@ -1,4 +1,5 @@
 #include "book.h"
+#include "demobook.h"
 #include "ladder.h"
 #include "price.h"
 
@@ -20,6 +21,8 @@ private Q_SLOTS:
     void formatOdds();
     void margin();
     void applyChanges();
+    void applyAllIsApplyOneByOne_data();
+    void applyAllIsApplyOneByOne();
 };
 
 void tst_Book::parsePrice_data()
@@ -156,6 +159,111 @@ void tst_Book::applyChanges()
     Book other;
     other.reset(data);
     QVERIFY(book != other);
+}
+
+void tst_Book::applyAllIsApplyOneByOne_data()
+{
+    QTest::addColumn<int>("count");
+    QTest::addColumn<quint32>("seed");
+
+    // Shorter than the distance applyAll() looks ahead, about that distance, and far longer.
+    QTest::newRow("one") << 1 << 11u;
+    QTest::newRow("seven") << 7 << 12u;
+    QTest::newRow("nine") << 9 << 13u;
+    QTest::newRow("a flush") << 40 << 14u;
+    QTest::newRow("a big flush") << 3000 << 15u;
+}
+
+void tst_Book::applyAllIsApplyOneByOne()
+{
+    QFETCH(int, count);
+    QFETCH(quint32, seed);
+
+    const BookData data = generateDemoBook(seed, 40);
+    QVERIFY(!data.markets.isEmpty());
+    QRandomGenerator random(seed);
+    quint32 nextMarketId = 0;
+    for (const MarketInfo &m : data.markets)
+        nextMarketId = qMax(nextMarketId, m.id + 1);
+
+    // Every kind of change, some naming markets or selections the book lacks, and markets
+    // added in the middle (which move the book's markets while later ones are looked ahead).
+    BookChanges changes;
+    QVector<quint32> addedSelections;
+    for (int i = 0; i < count; ++i) {
+        BookChange change;
+        change.sequence = quint64(i + 1);
+        change.wallTimeMs = 1000 + i;
+        const MarketInfo &market = data.markets.at(int(random.bounded(quint32(data.markets.size()))));
+        change.marketId = market.id;
+        const quint32 roll = random.bounded(100u);
+        if (roll < 70) {
+            change.kind = BookChange::Kind::Price;
+            change.selectionId = market.selections.at(
+                int(random.bounded(quint32(market.selections.size())))).id;
+            change.price = 101 + random.bounded(1000u);
+        } else if (roll < 76) {
+            change.kind = BookChange::Kind::Status;
+            change.status = MarketStatus(1 + random.bounded(3u));
+        } else if (roll < 79) {
+            change.kind = BookChange::Kind::Winner;
+            change.selectionId = market.selections.constFirst().id;
+        } else if (roll < 85) {
+            change.kind = BookChange::Kind::MarketAdded;
+            change.market = market;
+            change.market.id = nextMarketId++;
+            change.market.selections = {{9000000 + quint32(i), "Yes", 190, false}};
+            change.marketId = change.market.id;
+            addedSelections.append(9000000 + quint32(i));
+        } else if (roll < 90 && !addedSelections.isEmpty()) {
+            // A price of a market added earlier in this same list.
+            change.kind = BookChange::Kind::Price;
+            change.marketId = nextMarketId - 1;
+            change.selectionId = addedSelections.constLast();
+            change.price = 333;
+        } else if (roll < 95) {
+            change.kind = BookChange::Kind::Price;
+            change.marketId = 0xfffffff0; // no such market
+            change.selectionId = 1;
+            change.price = 200;
+        } else {
+            change.kind = BookChange::Kind::Price;
+            change.selectionId = 0xfffffff0; // no such selection in the market
+            change.price = 200;
+        }
+        changes.append(change);
+    }
+
+    Book oneByOne;
+    oneByOne.reset(data);
+    QVector<quint64> applied;
+    for (const BookChange &change : std::as_const(changes)) {
+        if (oneByOne.apply(change))
+            applied.append(change.sequence);
+    }
+    QVERIFY(applied.size() < changes.size() || count < 20);
+
+    Book all;
+    all.reset(data);
+    BookChanges kept = changes;
+    all.applyAll(&kept);
+
+    QVector<quint64> keptSequences;
+    for (const BookChange &change : std::as_const(kept))
+        keptSequences.append(change.sequence);
+    QCOMPARE(keptSequences, applied);
+    QVERIFY(all == oneByOne);
+    // What == leaves out: the sequence and time of each market's last change.
+    QCOMPARE(all.marketCount(), oneByOne.marketCount());
+    for (const MarketInfo &market : all.markets()) {
+        QCOMPARE(market.lastSequence, oneByOne.market(market.id)->lastSequence);
+        QCOMPARE(market.lastChangeMs, oneByOne.market(market.id)->lastChangeMs);
+    }
+    // The changes kept are those of the list, whole: a market added keeps its market.
+    for (const BookChange &change : std::as_const(kept)) {
+        if (change.kind == BookChange::Kind::MarketAdded)
+            QCOMPARE(change.market.id, change.marketId);
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_Book)

@@ -141,8 +141,11 @@ bool Book::apply(const BookChange &change)
     }
 
     MarketInfo *market = this->market(change.marketId);
-    if (!market)
-        return false;
+    return market && applyToMarket(market, change);
+}
+
+bool Book::applyToMarket(MarketInfo *market, const BookChange &change)
+{
     switch (change.kind) {
     case BookChange::Kind::Price: {
         SelectionInfo *selection = market->selection(change.selectionId);
@@ -174,7 +177,10 @@ namespace {
 // How many changes ahead the memory of a market, then its selections, is asked for. A
 // market's selections are found only once the market itself is in the cache, so they are
 // asked for at half the distance.
-constexpr int PrefetchAhead = 8;
+constexpr qsizetype PrefetchAhead = 8;
+// The changes whose market was looked up and not yet applied: a power of two above it.
+constexpr qsizetype LookedUpMask = 15;
+static_assert(PrefetchAhead <= LookedUpMask);
 
 inline void prefetch(const void *address)
 {
@@ -185,29 +191,55 @@ inline void prefetch(const void *address)
 #endif
 }
 
+inline bool changesSelection(const BookChange &change)
+{
+    return change.kind == BookChange::Kind::Price || change.kind == BookChange::Kind::Winner;
+}
+
+inline bool changesMarket(const BookChange &change)
+{
+    return changesSelection(change) || change.kind == BookChange::Kind::Status;
+}
+
 } // namespace
 
 void Book::applyAll(BookChanges *changes)
 {
     const qsizetype count = changes->size();
+    // The index of each change's market, looked up once, PrefetchAhead changes early. An
+    // index stays true while changes are applied (a market is never removed, one added goes
+    // at the end), but the markets' memory may move: so indices are kept, never pointers.
+    // -1 when the book has no such market yet (one added further up the list).
+    int marketAt[LookedUpMask + 1];
+    const auto lookUp = [this, changes, &marketAt](qsizetype i) {
+        const BookChange &change = changes->at(i);
+        int index = -1;
+        if (changesMarket(change)) {
+            const auto it = m_marketIndex.constFind(change.marketId);
+            if (it != m_marketIndex.cend()) {
+                index = *it;
+                const MarketInfo &market = m_markets.at(index);
+                prefetch(&market.selections);
+                prefetch(&market.lastChangeMs);
+            }
+        }
+        marketAt[i & LookedUpMask] = index;
+    };
+    for (qsizetype i = 0; i < qMin(count, PrefetchAhead); ++i)
+        lookUp(i);
+
     qsizetype kept = 0;
     for (qsizetype i = 0; i < count; ++i) {
-        // Only hints are carried forward, never pointers: a change applied in between may
-        // add a market and move the others.
-        if (i + PrefetchAhead < count) {
-            if (const MarketInfo *market = this->market(changes->at(i + PrefetchAhead).marketId)) {
-                prefetch(&market->selections);
-                prefetch(&market->lastChangeMs);
-            }
-        }
-        if (i + PrefetchAhead / 2 < count) {
-            const BookChange &next = changes->at(i + PrefetchAhead / 2);
-            if (next.kind == BookChange::Kind::Price || next.kind == BookChange::Kind::Winner) {
-                if (const MarketInfo *market = this->market(next.marketId))
-                    prefetch(market->selections.constData());
-            }
-        }
-        if (!apply(changes->at(i)))
+        if (i + PrefetchAhead < count)
+            lookUp(i + PrefetchAhead);
+        const qsizetype soon = i + PrefetchAhead / 2;
+        if (soon < count && marketAt[soon & LookedUpMask] >= 0
+            && changesSelection(changes->at(soon)))
+            prefetch(m_markets.at(marketAt[soon & LookedUpMask]).selections.constData());
+
+        const BookChange &change = changes->at(i);
+        const int index = marketAt[i & LookedUpMask];
+        if (!(index >= 0 ? applyToMarket(&m_markets[index], change) : apply(change)))
             continue;
         if (kept != i)
             (*changes)[kept] = std::move((*changes)[i]);

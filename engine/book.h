@@ -127,6 +127,8 @@ public:
 
 private:
     void index();
+    /// A change of a market's prices, status or winner, to that market.
+    static bool applyToMarket(MarketInfo *market, const BookChange &change);
 
     QVector<EventInfo> m_events;
     QVector<MarketInfo> m_markets;

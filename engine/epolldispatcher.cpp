@@ -180,6 +180,36 @@ void EpollEventDispatcher::updateWatch(int fd, Watch &watch)
     const quint32 wanted = eventsFor(watch.read, watch.write, watch.exception);
     if (wanted == watch.events)
         return;
+    // A socket that starts or stops being watched is told at once: its descriptor may be
+    // closed next, and its number reused.
+    if (wanted == 0 || watch.events == 0) {
+        tellKernel(fd, watch, wanted);
+        return;
+    }
+    if (!watch.changePending) {
+        watch.changePending = true;
+        m_pendingChanges.push_back(fd);
+    }
+}
+
+void EpollEventDispatcher::applyPendingChanges()
+{
+    for (const int fd : m_pendingChanges) {
+        const auto found = m_watches.find(fd);
+        if (found == m_watches.end() || !found->second.changePending)
+            continue; // no longer watched, or watched afresh since
+        Watch &watch = found->second;
+        watch.changePending = false;
+        const quint32 wanted = eventsFor(watch.read, watch.write, watch.exception);
+        if (wanted != watch.events)
+            tellKernel(fd, watch, wanted);
+    }
+    m_pendingChanges.clear();
+}
+
+void EpollEventDispatcher::tellKernel(int fd, Watch &watch, quint32 wanted)
+{
+    watch.changePending = false;
     epoll_event event {};
     event.events = wanted;
     event.data.fd = fd;
@@ -331,6 +361,7 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
 
     int handled = 0;
     if (includeNotifiers) {
+        applyPendingChanges();
         epoll_event ready[MaxReadyPerPass];
         const int count = epoll_wait(m_epoll, ready, MaxReadyPerPass, timeoutMs);
         if (count < 0 && errno != EINTR)

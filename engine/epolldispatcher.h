@@ -70,6 +70,7 @@ private:
         QSocketNotifier *write = nullptr;
         QSocketNotifier *exception = nullptr;
         quint32 events = 0; // what the kernel was asked to report
+        bool changePending = false; // in m_pendingChanges
     };
     struct Timer
     {
@@ -81,6 +82,8 @@ private:
     };
 
     void updateWatch(int fd, Watch &watch);
+    void applyPendingChanges();
+    void tellKernel(int fd, Watch &watch, quint32 wanted);
     void removeTimer(std::map<int, Timer>::iterator timer);
     int waitTimeoutMs(qint64 nowMs) const;
     int activateTimers();
@@ -91,6 +94,10 @@ private:
     std::atomic<bool> m_wakeUpPending {false};
     std::atomic<bool> m_interrupted {false};
     std::unordered_map<int, Watch> m_watches;
+    // Sockets watched both before and after a change of what they are watched for: the
+    // kernel is told just before the next wait, so a change undone within one pass (a
+    // socket that wants to write and then writes at once) costs no system call.
+    std::vector<int> m_pendingChanges;
     std::map<int, Timer> m_timers;
     std::set<std::pair<qint64, int>> m_deadlines; // (deadline, timer id), soonest first
 };

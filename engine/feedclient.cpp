@@ -565,6 +565,9 @@ void FeedClient::send(const pb::ClientMessage &message)
         m_socket->sendTextMessage(QString::fromUtf8(data));
     else
         m_socket->sendBinaryMessage(data);
+    // Written now rather than at the socket's next write notification: an ack leaves at
+    // once, and costs one system call instead of four (watch, wait, write, unwatch).
+    m_socket->flush();
 }
 
 void FeedClient::report(pb::TelemetryEvent::Kind kind, const QString &reason, quint32 attempt,

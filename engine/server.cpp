@@ -1290,12 +1290,16 @@ void FeedServer::adaptPublishInterval(int behind, int sessions)
     // changes costs each client one decode instead of many, where holding each session back
     // on its own leaves every client a queue of what went out before. When none are, come
     // back down, a quarter at a time.
+    const qint64 before = m_publishIntervalUs;
     if (sessions > 0 && behind * 20 > sessions)
         m_publishIntervalUs = qBound<qint64>(MinAdaptedPublishUs, m_publishIntervalUs * 2,
             qint64(m_config.maxPublishIntervalMs) * 1000);
     else if (behind == 0)
         m_publishIntervalUs
             = m_publishIntervalUs * 3 / 4 < MinAdaptedPublishUs ? 0 : m_publishIntervalUs * 3 / 4;
+    if (m_publishIntervalUs != before)
+        qCDebug(lcNet) << "publish interval" << m_publishIntervalUs / 1000 << "ms:" << behind
+                       << "of" << sessions << "sessions held back";
 }
 
 void FeedServer::onBookReset()

@@ -81,6 +81,7 @@ private Q_SLOTS:
     void timerIsNotReenteredFromNestedLoop();
     void notifierFiresOnReadableAndStopsWhenDisabled();
     void notifierDeletedByAnEarlierHandlerIsNotActivated();
+    void changeUndoneWithinAPassIsNeverReported();
     void hangUpWakesTheReader();
     void tcpEchoOfAMegabyte();
     void webSocketOnAnEpollThread();
@@ -249,6 +250,72 @@ void tst_EpollDispatcher::notifierFiresOnReadableAndStopsWhenDisabled()
     QTRY_COMPARE(writes, 1);
     ::close(fds[1]);
     ::close(fds[0]);
+}
+
+void tst_EpollDispatcher::changeUndoneWithinAPassIsNeverReported()
+{
+    // What a socket is watched for changes lazily, just before the wait; these are the
+    // ways that could go wrong: a change lost, a stale one left with the kernel (an idle
+    // loop that spins on a writable socket), a descriptor reused in between.
+    int fds[2];
+    QCOMPARE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    auto reader = std::make_unique<QSocketNotifier>(fds[0], QSocketNotifier::Read);
+    int reads = 0;
+    connect(reader.get(), &QSocketNotifier::activated, this, [&] { ++reads; });
+    auto writer = std::make_unique<QSocketNotifier>(fds[0], QSocketNotifier::Write);
+    int writes = 0;
+    connect(writer.get(), &QSocketNotifier::activated, this, [&] { ++writes; });
+    QTRY_VERIFY(writes > 0); // always writable
+    writer->setEnabled(false);
+    QTest::qWait(20);
+    const int writesBefore = writes;
+
+    // Switched on and off many times between two waits, ending off: never reported, and
+    // the loop sleeps while nothing happens.
+    for (int i = 0; i < 1000; ++i) {
+        writer->setEnabled(true);
+        writer->setEnabled(false);
+    }
+    int passes = 0;
+    const auto counting = connect(QAbstractEventDispatcher::instance(),
+        &QAbstractEventDispatcher::awake, this, [&] { ++passes; });
+    QEventLoop idle; // waits, unlike QTest::qWait(), which sleeps between passes
+    QTimer::singleShot(100, &idle, &QEventLoop::quit);
+    idle.exec();
+    disconnect(counting);
+    QCOMPARE(writes, writesBefore);
+    QVERIFY2(passes < 50, qPrintable(QStringLiteral("%1 passes in 100 ms idle").arg(passes)));
+
+    // Switched on from a handler of one pass: reported in the next.
+    QTimer::singleShot(0, this, [&] { writer->setEnabled(true); });
+    QTRY_VERIFY(writes > writesBefore);
+    writer->setEnabled(false);
+
+    // Both notifiers gone while a change is pending, the descriptor closed and its number
+    // given to a new socket: the new socket's notifier works.
+    writer->setEnabled(true);
+    writer->setEnabled(false);
+    const int oldFd = fds[0];
+    writer.reset();
+    reader.reset();
+    ::close(fds[0]);
+    ::close(fds[1]);
+    QCOMPARE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    QCOMPARE(fds[0], oldFd);
+    QSocketNotifier again(fds[0], QSocketNotifier::Read);
+    int readsAgain = 0;
+    connect(&again, &QSocketNotifier::activated, this, [&] {
+        ++readsAgain;
+        char buffer[8];
+        QVERIFY(::read(fds[0], buffer, sizeof buffer) > 0);
+    });
+    QTest::qWait(20);
+    QCOMPARE(readsAgain, 0);
+    QCOMPARE(::write(fds[1], "x", 1), 1);
+    QTRY_COMPARE(readsAgain, 1);
+    QCOMPARE(reads, 0);
+    ::close(fds[0]);
+    ::close(fds[1]);
 }
 
 void tst_EpollDispatcher::notifierDeletedByAnEarlierHandlerIsNotActivated()

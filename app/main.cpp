@@ -41,13 +41,13 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
         return true;
     }
     const ImportReport report = importFootballData(options.importPath, options.bookmaker);
+    for (const ImportIssue &issue : report.skipped)
+        err() << options.importPath << ":" << issue.line << ": skipped: " << issue.reason
+              << Qt::endl;
     if (!report.ok()) {
         err() << "oddsdesk: " << report.error << Qt::endl;
         return false;
     }
-    for (const ImportIssue &issue : report.skipped)
-        err() << options.importPath << ":" << issue.line << ": skipped: " << issue.reason
-              << Qt::endl;
     err() << "imported " << report.book.events.size() << " events and "
           << report.book.markets.size() << " markets from " << options.importPath << " ("
           << report.skipped.size() << " lines with problems, listed above)" << Qt::endl;

@@ -102,6 +102,8 @@ class tst_Headless : public QObject
 
 private Q_SLOTS:
     void servesTheImportedSeason();
+    void importWithoutEventsKeepsTheStoredBook_data();
+    void importWithoutEventsKeepsTheStoredBook();
     void foreignClientUnderstandsTheFeed_data();
     void foreignClientUnderstandsTheFeed();
     void simulatedDeltasAreConsecutive();
@@ -146,6 +148,58 @@ void tst_Headless::servesTheImportedSeason()
     }
     QCOMPARE(x12, (QVector<Price> {157, 390, 750}));
     QCOMPARE(ou, (QVector<Price> {203, 179}));
+    client.stop();
+}
+
+void tst_Headless::importWithoutEventsKeepsTheStoredBook_data()
+{
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<QString>("message");
+
+    const QByteArray header = "Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n";
+    QTest::newRow("only an unreadable row") << header + "E0,xx/08/2018,A,B,2,3,4,1.9,1.9\n"
+                                            << "its only row could not be read";
+    QTest::newRow("header alone") << header << "no match rows";
+}
+
+// An import that yields no event is refused like an unreadable file: the console does not
+// start, and the book stored by an earlier import is still there on the next start.
+void tst_Headless::importWithoutEventsKeepsTheStoredBook()
+{
+    QFETCH(QByteArray, content);
+    QFETCH(QString, message);
+
+    QTemporaryDir data;
+    {
+        HeadlessConsole console({QStringLiteral("--import"), Season}, data.path());
+        QVERIFY2(console.waitForUrl().isValid(), qPrintable(console.errors()));
+    }
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("allbad.csv"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(content);
+    file.close();
+    {
+        HeadlessConsole console({QStringLiteral("--import"), path}, data.path());
+        QVERIFY(console.process().waitForFinished(20000));
+        QCOMPARE(console.process().exitCode(), 1);
+        const QString errors = console.errors();
+        QVERIFY2(errors.contains(path) && errors.contains(message), qPrintable(errors));
+        QVERIFY(!console.process().readAllStandardOutput().contains("listening on"));
+    }
+
+    HeadlessConsole restarted({}, data.path());
+    const QUrl url = restarted.waitForUrl();
+    QVERIFY2(url.isValid(), qPrintable(restarted.errors()));
+    FeedClientConfig config;
+    config.url = url;
+    FeedClient client(config);
+    QSignalSpy snapshot(&client, &FeedClient::snapshotApplied);
+    client.start();
+    QTRY_COMPARE_WITH_TIMEOUT(snapshot.count(), 1, 10000);
+    QCOMPARE(client.book().eventCount(), 380);
     client.stop();
 }
 

@@ -4,20 +4,16 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QStandardPaths>
+#include <QTextStream>
 
-#include <cstring>
+#include <cstdlib>
 
-bool wantsHeadless(int argc, char **argv)
+QStringList commandLineArguments(int argc, char **argv)
 {
-    // Help, the version and command-line mistakes need no window either: a server without
-    // a display must be able to ask for them.
-    for (int i = 1; i < argc; ++i) {
-        for (const char *flag : {"--headless", "--help", "-h", "--help-all", "--version", "-v"}) {
-            if (std::strcmp(argv[i], flag) == 0)
-                return true;
-        }
-    }
-    return false;
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments.append(QString::fromLocal8Bit(argv[i]));
+    return arguments;
 }
 
 namespace {
@@ -34,7 +30,10 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("OddsDesk: the trading desk's console and its live feed engine."));
-    parser.addHelpOption();
+    // Not addHelpOption(): its --help-all lists Qt's own options, which are not taken here.
+    const QCommandLineOption help(
+        {QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Displays this help."));
+    parser.addOption(help);
     parser.addVersionOption();
 
     const QCommandLineOption headless(
@@ -146,8 +145,12 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
 
     if (!parser.parse(arguments))
         return parser.errorText();
-    if (parser.isSet(QStringLiteral("help")))
-        parser.showHelp(0);
+    if (parser.isSet(help)) {
+        // Without an application object Qt's help cannot know the program's name.
+        QTextStream(stdout) << parser.helpText().replace(
+            QStringLiteral("<executable_name>"), arguments.value(0));
+        std::exit(0);
+    }
     if (parser.isSet(QStringLiteral("version")))
         parser.showVersion();
     if (!parser.positionalArguments().isEmpty()) {

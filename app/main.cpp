@@ -59,23 +59,14 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
 
 int main(int argc, char **argv)
 {
-    const bool headless = wantsHeadless(argc, argv);
-    std::unique_ptr<QCoreApplication> app;
-    if (headless)
-        app = std::make_unique<QCoreApplication>(argc, argv);
-    else
-        app = std::make_unique<QApplication>(argc, argv);
     QCoreApplication::setOrganizationName(QStringLiteral("OddsDesk"));
     QCoreApplication::setApplicationName(QStringLiteral("oddsdesk"));
     QCoreApplication::setApplicationVersion(QStringLiteral(ODDSDESK_VERSION));
-    if (!headless) {
-        // Lets the desktop match the window to the installed entry and its icon.
-        QGuiApplication::setDesktopFileName(QStringLiteral("oddsdesk"));
-        QGuiApplication::setWindowIcon(QIcon::fromTheme(QStringLiteral("oddsdesk")));
-    }
 
+    // Read before any application object exists: a mistake, --help or --issue-token needs no
+    // display, and only a console with a window may make a QApplication.
     ConsoleOptions options;
-    const QString error = parseConsoleOptions(QCoreApplication::arguments(), &options);
+    const QString error = parseConsoleOptions(commandLineArguments(argc, argv), &options);
     if (!error.isEmpty()) {
         err() << "oddsdesk: " << error << Qt::endl;
         return 2;
@@ -105,6 +96,19 @@ int main(int argc, char **argv)
         err() << "oddsdesk: cannot read the recording " << options.replayPath << Qt::endl;
         return 2;
     }
+
+    const bool headless = options.headless;
+    std::unique_ptr<QCoreApplication> app;
+    if (headless)
+        app = std::make_unique<QCoreApplication>(argc, argv);
+    else
+        app = std::make_unique<QApplication>(argc, argv);
+    if (!headless) {
+        // Lets the desktop match the window to the installed entry and its icon.
+        QGuiApplication::setDesktopFileName(QStringLiteral("oddsdesk"));
+        QGuiApplication::setWindowIcon(QIcon::fromTheme(QStringLiteral("oddsdesk")));
+    }
+
     BookData book;
     if (!initialBook(options, &book))
         return 1;

@@ -115,6 +115,8 @@ private Q_SLOTS:
     void tokensFromTheConsoleOpenTheFeed();
     void badCommandLine_data();
     void badCommandLine();
+    void noDisplayNeededWithoutAWindow_data();
+    void noDisplayNeededWithoutAWindow();
     void everyFlagIsInTheReadme();
 };
 
@@ -625,6 +627,54 @@ void tst_Headless::badCommandLine()
     const QString errors = QString::fromUtf8(process.readAllStandardError());
     QVERIFY2(errors.contains(message), qPrintable(errors));
     QVERIFY(!process.readAllStandardOutput().contains("listening on"));
+}
+
+void tst_Headless::noDisplayNeededWithoutAWindow_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("output"); // standard output for 0, standard error otherwise
+
+    QTest::newRow("unknown flag") << QStringList {"--bogus"} << 2 << "bogus";
+    QTest::newRow("port not a number") << QStringList {"--port", "abc"} << 2 << "--port takes";
+    QTest::newRow("token without a key")
+        << QStringList {"--issue-token", "bob"} << 2 << "--auth-key-file";
+    QTest::newRow("help") << QStringList {"--help"} << 0 << "--headless";
+    QTest::newRow("version") << QStringList {"--version"} << 0 << "oddsdesk";
+    QTest::newRow("token") << QStringList {"--issue-token", "bob"} << 0 << ".";
+}
+
+// Without --headless the console wants a window, and so a display; what ends before any
+// window would open (a mistake, help, a token) must work on a server that has none.
+void tst_Headless::noDisplayNeededWithoutAWindow()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(int, exitCode);
+    QFETCH(QString, output);
+
+    QTemporaryDir dir;
+    if (QTest::currentDataTag() == QLatin1String("token")) {
+        const QString keyPath = dir.filePath(QStringLiteral("feed.key"));
+        QFile key(keyPath);
+        QVERIFY(key.open(QIODevice::WriteOnly));
+        key.write(QByteArray(40, 'k'));
+        key.close();
+        arguments << QStringLiteral("--auth-key-file") << keyPath;
+    }
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    for (const char *name : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"})
+        environment.remove(QString::fromLatin1(name));
+    QProcess process;
+    process.setProcessEnvironment(environment);
+    process.start(Console, arguments);
+    QVERIFY(process.waitForFinished(20000));
+    const QString out = QString::fromUtf8(process.readAllStandardOutput());
+    const QString errors = QString::fromUtf8(process.readAllStandardError());
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QVERIFY2(process.exitCode() == exitCode, qPrintable(errors));
+    QVERIFY2((exitCode == 0 ? out : errors).contains(output), qPrintable(out + errors));
+    if (QTest::currentDataTag() == QLatin1String("token"))
+        QCOMPARE(out.trimmed().count(QLatin1Char('.')), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_Headless)

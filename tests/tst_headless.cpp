@@ -25,6 +25,8 @@ namespace {
 
 const QString Console = QStringLiteral(ODDSDESK_BINARY_DIR "/app/oddsdesk");
 const QString Season = QStringLiteral(ODDSDESK_SHARED_DATA_DIR "/football-data_E0_2018-19.csv");
+const QString Recording
+    = QStringLiteral(ODDSDESK_SHARED_DATA_DIR "/betfair_stream_greyhound_WIN_1.197931750.jsonl");
 const QString PythonClient = QStringLiteral(ODDSDESK_SOURCE_DIR "/tests/foreign/python_client.py");
 const QString PythonProtoDir = QStringLiteral(ODDSDESK_PYTHON_PROTO_DIR);
 
@@ -111,6 +113,8 @@ private Q_SLOTS:
     void metricsEndpointForOperators();
     void refusalsAreCountedAndLoggedSparingly();
     void replaysTheExchangeRecording();
+    void replayThatCannotLoadStopsTheConsole_data();
+    void replayThatCannotLoadStopsTheConsole();
     void killedConsoleRestartsWithWhatClientsHad();
     void tokensFromTheConsoleOpenTheFeed();
     void badCommandLine_data();
@@ -430,9 +434,8 @@ void tst_Headless::refusalsAreCountedAndLoggedSparingly()
 
 void tst_Headless::replaysTheExchangeRecording()
 {
-    HeadlessConsole console({QStringLiteral("--replay"),
-        QStringLiteral(ODDSDESK_SHARED_DATA_DIR "/betfair_stream_greyhound_WIN_1.197931750.jsonl"),
-        QStringLiteral("--speed"), QStringLiteral("200")});
+    HeadlessConsole console(
+        {QStringLiteral("--replay"), Recording, QStringLiteral("--speed"), QStringLiteral("200")});
     const QUrl url = console.waitForUrl();
     QVERIFY2(url.isValid(), qPrintable(console.errors()));
 
@@ -467,6 +470,51 @@ void tst_Headless::replaysTheExchangeRecording()
     QCOMPARE(winners, 1);
     QVERIFY(seen.indexOf(MarketStatus::Suspended) < seen.indexOf(MarketStatus::Closed));
     client.stop();
+}
+
+void tst_Headless::replayThatCannotLoadStopsTheConsole_data()
+{
+    QTest::addColumn<QByteArray>("recording"); // empty: the real recording
+    QTest::addColumn<QByteArray>("catalogue"); // empty: none given
+    QTest::addColumn<QString>("message");
+
+    QTest::newRow("catalogue not JSON")
+        << QByteArray() << QByteArray("not a catalogue") << "cannot be used";
+    QTest::newRow("recording without messages")
+        << QByteArray("\n\n") << QByteArray() << "holds no messages";
+}
+
+// What is wrong inside a recording or its catalogue is found only once the feed listens;
+// a headless console then stops as it does for a recording it cannot read.
+void tst_Headless::replayThatCannotLoadStopsTheConsole()
+{
+    QFETCH(QByteArray, recording);
+    QFETCH(QByteArray, catalogue);
+    QFETCH(QString, message);
+
+    QTemporaryDir dir;
+    QStringList arguments {QStringLiteral("--http-port"), QStringLiteral("-1")};
+    QString recordingPath = Recording;
+    if (!recording.isEmpty()) {
+        recordingPath = dir.filePath(QStringLiteral("stream.jsonl"));
+        QFile file(recordingPath);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(recording);
+    }
+    arguments << QStringLiteral("--replay") << recordingPath;
+    if (!catalogue.isEmpty()) {
+        const QString cataloguePath = dir.filePath(QStringLiteral("catalogue.json"));
+        QFile file(cataloguePath);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(catalogue);
+        arguments << QStringLiteral("--catalogue") << cataloguePath;
+    }
+
+    HeadlessConsole console(arguments);
+    QVERIFY(console.process().waitForFinished(20000));
+    QCOMPARE(console.process().exitCode(), 2);
+    const QString errors = console.errors();
+    QVERIFY2(errors.contains(message), qPrintable(errors));
 }
 
 void tst_Headless::killedConsoleRestartsWithWhatClientsHad()
@@ -580,6 +628,10 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--speed", "fast"} << "--speed takes";
     QTest::newRow("missing recording")
         << QStringList {"--replay", "/nonexistent/stream.jsonl"} << "/nonexistent/stream.jsonl";
+    QTest::newRow("recording is a folder")
+        << QStringList {"--replay", ODDSDESK_SHARED_DATA_DIR} << "is a folder, not a file";
+    QTest::newRow("missing catalogue") << QStringList {"--replay", Recording, "--catalogue",
+        "/nonexistent/catalogue.json"} << "cannot read the catalogue /nonexistent/catalogue.json";
     QTest::newRow("missing key file")
         << QStringList {"--auth-key-file", "/nonexistent/feed.key"} << "/nonexistent/feed.key";
     QTest::newRow("token without a key")

@@ -1,4 +1,5 @@
 #include "consoleoptions.h"
+#include "footballdataimporter.h"
 #include "optionreader.h"
 
 #include <QCommandLineParser>
@@ -23,6 +24,18 @@ constexpr int DefaultHttpPort = 9464;
 // More network threads than any machine has cores only adds context switches.
 constexpr int MaxNetworkThreads = 256;
 
+// The bookmakers the importer takes, in its own order: "B365 (default), BW, ... or Max".
+QString bookmakerChoices(const QString &defaultName)
+{
+    QStringList names = OddsDesk::footballDataBookmakers();
+    for (QString &name : names) {
+        if (name == defaultName)
+            name += QStringLiteral(" (default)");
+    }
+    const QString last = names.takeLast();
+    return names.join(QStringLiteral(", ")) + QStringLiteral(" or ") + last;
+}
+
 } // namespace
 
 QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *options)
@@ -40,9 +53,10 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("headless"), QStringLiteral("Run the engine without a window."));
     const QCommandLineOption import(QStringLiteral("import"),
         QStringLiteral("Load a football-data.co.uk season file."), QStringLiteral("PATH"));
+    const QString defaultBookmaker = ConsoleOptions().bookmaker;
     const QCommandLineOption bookmaker(QStringLiteral("bookmaker"),
-        QStringLiteral("Whose 1X2 prices to import: B365 (default), BW, IW, PS, WH or VC."),
-        QStringLiteral("NAME"), QStringLiteral("B365"));
+        QStringLiteral("Whose 1X2 prices to import: %1.").arg(bookmakerChoices(defaultBookmaker)),
+        QStringLiteral("NAME"), defaultBookmaker);
     const QCommandLineOption bind(QStringLiteral("bind"),
         QStringLiteral("Address to listen on (default 127.0.0.1)."), QStringLiteral("ADDRESS"),
         QStringLiteral("127.0.0.1"));

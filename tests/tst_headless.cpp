@@ -2,6 +2,7 @@
 // one that shares no code with us (Python's websockets with the .proto compiled for Python).
 
 #include "feedclient.h"
+#include "footballdataimporter.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -122,6 +123,7 @@ private Q_SLOTS:
     void noDisplayNeededWithoutAWindow_data();
     void noDisplayNeededWithoutAWindow();
     void everyFlagIsInTheReadme();
+    void helpNamesEveryBookmaker();
 };
 
 void tst_Headless::servesTheImportedSeason()
@@ -665,6 +667,22 @@ void tst_Headless::everyFlagIsInTheReadme()
             manual.contains(QLatin1Char('`') + name), qPrintable(name + " is not in the README"));
     }
     QVERIFY2(flags >= 30, qPrintable(QString::number(flags)));
+}
+
+// The importer's own list, not a copy that can fall behind it.
+void tst_Headless::helpNamesEveryBookmaker()
+{
+    QProcess process;
+    process.start(Console, {QStringLiteral("--help")});
+    QVERIFY(process.waitForFinished(20000));
+    const QString help = QString::fromUtf8(process.readAllStandardOutput());
+    const qsizetype from = help.indexOf(QStringLiteral("--bookmaker"));
+    QVERIFY2(from >= 0, qPrintable(help));
+    const QString text = help.mid(from, help.indexOf(QStringLiteral("\n  -"), from) - from);
+    for (const QString &name : footballDataBookmakers()) {
+        const QRegularExpression word(QStringLiteral("\\b%1\\b").arg(name));
+        QVERIFY2(text.contains(word), qPrintable(name + " is not in: " + text));
+    }
 }
 
 void tst_Headless::badCommandLine()

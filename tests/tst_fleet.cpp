@@ -1,11 +1,17 @@
-// The load generator run as a user would: against a headless console with the price
-// simulator, directly and through a bad network, and with bad command lines.
+// The load generator and the reference client run as a user would: against a headless
+// console with the price simulator, directly and through a bad network, with nothing to
+// connect to, with bad command lines, and as the demo's audience of a console that is killed.
 
+#include <QDir>
+#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QtTest>
+
+#include <csignal>
+#include <sys/types.h>
 
 namespace {
 
@@ -26,12 +32,13 @@ constexpr double ImpairedLatencyBoundMs = 3000.0;
 class SimulatingConsole
 {
 public:
-    SimulatingConsole()
+    explicit SimulatingConsole(const QStringList &arguments = {})
     {
         m_process.start(Console,
-            {QStringLiteral("--headless"), QStringLiteral("--port"), QStringLiteral("0"),
-                QStringLiteral("--simulate"), QStringLiteral("--simulate-rate"),
-                QStringLiteral("200")});
+            QStringList {QStringLiteral("--headless"), QStringLiteral("--port"),
+                QStringLiteral("0"), QStringLiteral("--simulate"),
+                QStringLiteral("--simulate-rate"), QStringLiteral("200")}
+                + arguments);
     }
 
     ~SimulatingConsole()
@@ -64,6 +71,7 @@ public:
     }
 
     QString errors() { return QString::fromUtf8(m_process.readAllStandardError()); }
+    QProcess &process() { return m_process; }
 
 private:
     QProcess m_process;
@@ -93,6 +101,50 @@ FleetRun runFleet(const QStringList &arguments, int durationS)
     run.summary = QJsonDocument::fromJson(fleet.readAllStandardOutput().trimmed()).object();
     return run;
 }
+
+// The load generators \a parent started, from the children lists of its threads. A child
+// between fork and exec still bears its parent's name, and is not counted yet.
+QList<qint64> fleetChildren(qint64 parent)
+{
+    QList<qint64> children;
+    const QDir tasks(QStringLiteral("/proc/%1/task").arg(parent));
+    for (const QString &task : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile file(tasks.filePath(task + QStringLiteral("/children")));
+        if (!file.open(QIODevice::ReadOnly))
+            continue;
+        for (const QByteArray &pid : file.readAll().split(' ')) {
+            QFile comm(QStringLiteral("/proc/%1/comm").arg(QString::fromLatin1(pid.trimmed())));
+            if (!pid.trimmed().isEmpty() && comm.open(QIODevice::ReadOnly)
+                && comm.readAll().trimmed() == "oddsdesk-fleet")
+                children.append(pid.trimmed().toLongLong());
+        }
+    }
+    return children;
+}
+
+bool isRunning(qint64 pid)
+{
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return false;
+    // "pid (name) S ...": the state follows the name's closing parenthesis.
+    const QByteArray line = stat.readAll();
+    const qsizetype state = line.lastIndexOf(')') + 2;
+    return state < line.size() && line.at(state) != 'Z' && line.at(state) != 'X';
+}
+
+// Stops the fleets a test found, if they outlived it, by their ids.
+struct StopLeftovers
+{
+    QList<qint64> pids;
+    ~StopLeftovers()
+    {
+        for (qint64 pid : pids) {
+            if (isRunning(pid))
+                ::kill(pid_t(pid), SIGTERM);
+        }
+    }
+};
 
 } // namespace
 

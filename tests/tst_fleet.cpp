@@ -17,6 +17,7 @@ namespace {
 
 const QString Console = QStringLiteral(ODDSDESK_BINARY_DIR "/app/oddsdesk");
 const QString FleetProgram = QStringLiteral(ODDSDESK_BINARY_DIR "/app/oddsdesk-fleet");
+const QString ClientProgram = QStringLiteral(ODDSDESK_BINARY_DIR "/app/oddsdesk-client");
 
 // Beyond its duration a run needs time for start-up and for closing its sessions; a shared
 // two-core machine can make that slow, so the margin is generous.
@@ -159,6 +160,10 @@ private Q_SLOTS:
     void terminationStillPrintsTheSummary();
     void badCommandLine_data();
     void badCommandLine();
+    void clientNeverWelcomedFails();
+    void clientBadUrl_data();
+    void clientBadUrl();
+    void demoFleetsDieWithTheConsole();
 };
 
 void tst_Fleet::directSessionsReceiveEveryDelta()
@@ -321,6 +326,65 @@ void tst_Fleet::badCommandLine()
     const QString errors = QString::fromUtf8(process.readAllStandardError());
     QVERIFY2(errors.contains(message), qPrintable(errors));
     QVERIFY(process.readAllStandardOutput().isEmpty());
+}
+
+// Nothing listens on port 1: the client never reaches a feed, and says so.
+void tst_Fleet::clientNeverWelcomedFails()
+{
+    QProcess client;
+    client.start(ClientProgram,
+        {QStringLiteral("ws://127.0.0.1:1"), QStringLiteral("--duration"), QStringLiteral("2")});
+    QVERIFY(client.waitForFinished(20000));
+    QCOMPARE(client.exitCode(), 1);
+    const QString errors = QString::fromUtf8(client.readAllStandardError());
+    QVERIFY2(errors.contains(QStringLiteral("never welcomed")), qPrintable(errors));
+}
+
+void tst_Fleet::clientBadUrl_data()
+{
+    QTest::addColumn<QString>("url");
+    QTest::newRow("no host") << "ws://";
+    QTest::newRow("not a WebSocket URL") << "http://127.0.0.1:1";
+}
+
+// The client takes its URL as the fleet does; a URL without a host would be retried for ever.
+void tst_Fleet::clientBadUrl()
+{
+    QFETCH(QString, url);
+
+    QProcess client;
+    client.start(ClientProgram, {url, QStringLiteral("--duration"), QStringLiteral("60")});
+    QVERIFY(client.waitForFinished(20000));
+    QCOMPARE(client.exitCode(), 2);
+    const QString errors = QString::fromUtf8(client.readAllStandardError());
+
+    QProcess fleet;
+    fleet.start(FleetProgram,
+        {url, QStringLiteral("--sessions"), QStringLiteral("1"), QStringLiteral("--duration"),
+            QStringLiteral("1")});
+    QVERIFY(fleet.waitForFinished(20000));
+    QCOMPARE(fleet.exitCode(), 2);
+    const QString sentence = QStringLiteral("\"%1\" is not a ws:// or wss:// URL").arg(url);
+    QVERIFY2(errors.contains(sentence), qPrintable(errors));
+    const QString fleetErrors = QString::fromUtf8(fleet.readAllStandardError());
+    QVERIFY2(fleetErrors.contains(sentence), qPrintable(fleetErrors));
+}
+
+// The demo's fleets run for hours; a console killed without a chance to stop them must not
+// leave them reconnecting to nothing.
+void tst_Fleet::demoFleetsDieWithTheConsole()
+{
+    SimulatingConsole console(
+        {QStringLiteral("--demo"), QStringLiteral("--http-port"), QStringLiteral("-1")});
+    QVERIFY2(!console.waitForUrl().isEmpty(), qPrintable(console.errors()));
+    const qint64 consolePid = console.process().processId();
+    StopLeftovers fleets;
+    QTRY_VERIFY_WITH_TIMEOUT((fleets.pids = fleetChildren(consolePid)).size() == 5, 20000);
+
+    console.process().kill();
+    QVERIFY(console.process().waitForFinished(5000));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        std::none_of(fleets.pids.cbegin(), fleets.pids.cend(), isRunning), 10000);
 }
 
 QTEST_GUILESS_MAIN(tst_Fleet)

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "feedclient.h"
+#include "feedurl.h"
 #include "signalwatcher.h"
 
 #include <QCommandLineParser>
@@ -84,12 +85,9 @@ int main(int argc, char **argv)
         return 2;
     }
     FeedClientConfig config;
-    config.url = QUrl(parser.positionalArguments().first());
-    if (!config.url.isValid()
-        || (config.url.scheme() != QLatin1String("ws")
-            && config.url.scheme() != QLatin1String("wss"))) {
-        err() << "oddsdesk-client: \"" << parser.positionalArguments().first()
-              << "\" is not a ws:// or wss:// URL" << Qt::endl;
+    if (const QString urlError = readFeedUrl(parser.positionalArguments().first(), &config.url);
+        !urlError.isEmpty()) {
+        err() << "oddsdesk-client: " << urlError << Qt::endl;
         return 2;
     }
     const QString formatName = parser.value(format).toLower();
@@ -136,7 +134,9 @@ int main(int argc, char **argv)
             if (printJson)
                 out() << Codec::toJson(message) << Qt::endl;
         });
+    bool welcomed = false;
     QObject::connect(&client, &FeedClient::welcomed, &app, [&](bool resumed) {
+        welcomed = true;
         if (!printJson)
             out() << "welcome: session " << client.sessionId() << ", epoch " << client.epoch()
                   << (resumed ? ", resumed" : ", new") << Qt::endl;
@@ -179,5 +179,11 @@ int main(int argc, char **argv)
     const int rc = app.exec();
     client.stop();
     printSummary(client);
+    // A run that never reached a feed measured nothing, whatever ended it.
+    if (!welcomed) {
+        err() << "oddsdesk-client: the feed at " << config.url.toString()
+              << " never welcomed this client" << Qt::endl;
+        return 1;
+    }
     return rc;
 }

@@ -1,23 +1,20 @@
 #include "consoleoptions.h"
+#include "footballdataimporter.h"
 #include "optionreader.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QStandardPaths>
+#include <QTextStream>
 
-#include <cstring>
+#include <cstdlib>
 
-bool wantsHeadless(int argc, char **argv)
+QStringList commandLineArguments(int argc, char **argv)
 {
-    // Help, the version and command-line mistakes need no window either: a server without
-    // a display must be able to ask for them.
-    for (int i = 1; i < argc; ++i) {
-        for (const char *flag : {"--headless", "--help", "-h", "--help-all", "--version", "-v"}) {
-            if (std::strcmp(argv[i], flag) == 0)
-                return true;
-        }
-    }
-    return false;
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments.append(QString::fromLocal8Bit(argv[i]));
+    return arguments;
 }
 
 namespace {
@@ -27,6 +24,18 @@ constexpr int DefaultHttpPort = 9464;
 // More network threads than any machine has cores only adds context switches.
 constexpr int MaxNetworkThreads = 256;
 
+// The bookmakers the importer takes, in its own order: "B365 (default), BW, ... or Max".
+QString bookmakerChoices(const QString &defaultName)
+{
+    QStringList names = OddsDesk::footballDataBookmakers();
+    for (QString &name : names) {
+        if (name == defaultName)
+            name += QStringLiteral(" (default)");
+    }
+    const QString last = names.takeLast();
+    return names.join(QStringLiteral(", ")) + QStringLiteral(" or ") + last;
+}
+
 } // namespace
 
 QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *options)
@@ -34,16 +43,20 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("OddsDesk: the trading desk's console and its live feed engine."));
-    parser.addHelpOption();
+    // Not addHelpOption(): its --help-all lists Qt's own options, which are not taken here.
+    const QCommandLineOption help(
+        {QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Displays this help."));
+    parser.addOption(help);
     parser.addVersionOption();
 
     const QCommandLineOption headless(
         QStringLiteral("headless"), QStringLiteral("Run the engine without a window."));
     const QCommandLineOption import(QStringLiteral("import"),
         QStringLiteral("Load a football-data.co.uk season file."), QStringLiteral("PATH"));
+    const QString defaultBookmaker = ConsoleOptions().bookmaker;
     const QCommandLineOption bookmaker(QStringLiteral("bookmaker"),
-        QStringLiteral("Whose 1X2 prices to import: B365 (default), BW, IW, PS, WH or VC."),
-        QStringLiteral("NAME"), QStringLiteral("B365"));
+        QStringLiteral("Whose 1X2 prices to import: %1.").arg(bookmakerChoices(defaultBookmaker)),
+        QStringLiteral("NAME"), defaultBookmaker);
     const QCommandLineOption bind(QStringLiteral("bind"),
         QStringLiteral("Address to listen on (default 127.0.0.1)."), QStringLiteral("ADDRESS"),
         QStringLiteral("127.0.0.1"));
@@ -146,8 +159,12 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
 
     if (!parser.parse(arguments))
         return parser.errorText();
-    if (parser.isSet(QStringLiteral("help")))
-        parser.showHelp(0);
+    if (parser.isSet(help)) {
+        // Without an application object Qt's help cannot know the program's name.
+        QTextStream(stdout) << parser.helpText().replace(
+            QStringLiteral("<executable_name>"), arguments.value(0));
+        std::exit(0);
+    }
     if (parser.isSet(QStringLiteral("version")))
         parser.showVersion();
     if (!parser.positionalArguments().isEmpty()) {

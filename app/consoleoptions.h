@@ -21,10 +21,13 @@ struct ConsoleOptions
     int tokenValidForS = 24 * 60 * 60;
 };
 
-/// True when the command line asks for no window; read before any application object
-/// exists, since a window needs a QApplication and a server must not.
-bool wantsHeadless(int argc, char **argv);
+/// The command line as main() received it, program name first, for parsing before any
+/// application object exists: a window needs a QApplication, which needs a display, and a
+/// command-line mistake, --help or --issue-token must not.
+QStringList commandLineArguments(int argc, char **argv);
 
 /// Parses the console's command line. --help and --version print and exit. Returns an
-/// empty string on success, or a sentence naming the bad flag.
+/// empty string on success, or a sentence naming the bad flag. Needs no application object;
+/// Qt's own options (-platform, -style) are therefore not taken: use QT_QPA_PLATFORM and
+/// QT_STYLE_OVERRIDE instead.
 QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *options);

@@ -1,5 +1,6 @@
 #include "fleetoptions.h"
 #include "feedclient.h"
+#include "feedurl.h"
 #include "optionreader.h"
 
 #include <QCommandLineParser>
@@ -112,11 +113,9 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1)
         return QStringLiteral("give exactly one feed URL, such as ws://127.0.0.1:8765");
-    options->url = QUrl(positional.first());
-    if (!options->url.isValid() || options->url.host().isEmpty()
-        || (options->url.scheme() != QLatin1String("ws")
-            && options->url.scheme() != QLatin1String("wss")))
-        return QStringLiteral("\"%1\" is not a ws:// or wss:// URL").arg(positional.first());
+    if (const QString urlError = readFeedUrl(positional.first(), &options->url);
+        !urlError.isEmpty())
+        return urlError;
 
     if (!parser.isSet(sessions))
         return QStringLiteral("--sessions is required: how many sessions to open");

@@ -41,13 +41,13 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
         return true;
     }
     const ImportReport report = importFootballData(options.importPath, options.bookmaker);
+    for (const ImportIssue &issue : report.skipped)
+        err() << options.importPath << ":" << issue.line << ": skipped: " << issue.reason
+              << Qt::endl;
     if (!report.ok()) {
         err() << "oddsdesk: " << report.error << Qt::endl;
         return false;
     }
-    for (const ImportIssue &issue : report.skipped)
-        err() << options.importPath << ":" << issue.line << ": skipped: " << issue.reason
-              << Qt::endl;
     err() << "imported " << report.book.events.size() << " events and "
           << report.book.markets.size() << " markets from " << options.importPath << " ("
           << report.skipped.size() << " lines with problems, listed above)" << Qt::endl;
@@ -55,27 +55,39 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
     return true;
 }
 
+// What is wrong with the files --replay and --catalogue name, found before anything starts;
+// what is wrong inside them is found when the replay loads them.
+QString replayFilesError(const ConsoleOptions &options)
+{
+    const QFileInfo recording(options.replayPath);
+    if (recording.isDir())
+        return QStringLiteral("the recording %1 is a folder, not a file").arg(options.replayPath);
+    if (!recording.isReadable())
+        return QStringLiteral("cannot read the recording %1").arg(options.replayPath);
+    if (options.replayCatalogue.isEmpty())
+        return QString(); // the replay looks for one beside the recording
+    const QFileInfo catalogue(options.replayCatalogue);
+    if (catalogue.isDir()) {
+        return QStringLiteral("the catalogue %1 is a folder, not a file")
+            .arg(options.replayCatalogue);
+    }
+    if (!catalogue.isReadable())
+        return QStringLiteral("cannot read the catalogue %1").arg(options.replayCatalogue);
+    return QString();
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
-    const bool headless = wantsHeadless(argc, argv);
-    std::unique_ptr<QCoreApplication> app;
-    if (headless)
-        app = std::make_unique<QCoreApplication>(argc, argv);
-    else
-        app = std::make_unique<QApplication>(argc, argv);
     QCoreApplication::setOrganizationName(QStringLiteral("OddsDesk"));
     QCoreApplication::setApplicationName(QStringLiteral("oddsdesk"));
     QCoreApplication::setApplicationVersion(QStringLiteral(ODDSDESK_VERSION));
-    if (!headless) {
-        // Lets the desktop match the window to the installed entry and its icon.
-        QGuiApplication::setDesktopFileName(QStringLiteral("oddsdesk"));
-        QGuiApplication::setWindowIcon(QIcon::fromTheme(QStringLiteral("oddsdesk")));
-    }
 
+    // Read before any application object exists: a mistake, --help or --issue-token needs no
+    // display, and only a console with a window may make a QApplication.
     ConsoleOptions options;
-    const QString error = parseConsoleOptions(QCoreApplication::arguments(), &options);
+    const QString error = parseConsoleOptions(commandLineArguments(argc, argv), &options);
     if (!error.isEmpty()) {
         err() << "oddsdesk: " << error << Qt::endl;
         return 2;
@@ -101,10 +113,26 @@ int main(int argc, char **argv)
                  "may connect"
               << Qt::endl;
     }
-    if (!options.replayPath.isEmpty() && !QFileInfo(options.replayPath).isReadable()) {
-        err() << "oddsdesk: cannot read the recording " << options.replayPath << Qt::endl;
-        return 2;
+    if (!options.replayPath.isEmpty()) {
+        const QString replayError = replayFilesError(options);
+        if (!replayError.isEmpty()) {
+            err() << "oddsdesk: " << replayError << Qt::endl;
+            return 2;
+        }
     }
+
+    const bool headless = options.headless;
+    std::unique_ptr<QCoreApplication> app;
+    if (headless)
+        app = std::make_unique<QCoreApplication>(argc, argv);
+    else
+        app = std::make_unique<QApplication>(argc, argv);
+    if (!headless) {
+        // Lets the desktop match the window to the installed entry and its icon.
+        QGuiApplication::setDesktopFileName(QStringLiteral("oddsdesk"));
+        QGuiApplication::setWindowIcon(QIcon::fromTheme(QStringLiteral("oddsdesk")));
+    }
+
     BookData book;
     if (!initialBook(options, &book))
         return 1;
@@ -122,6 +150,12 @@ int main(int argc, char **argv)
     });
     QObject::connect(&engine, &Engine::replayStatus, app.get(),
         [](const QString &message) { err() << "oddsdesk: " << message << Qt::endl; });
+    // A replay asked for on the command line that cannot start stops a headless console, as
+    // a recording that cannot be read does; the window says why and carries on without it.
+    QObject::connect(&engine, &Engine::replayFailed, app.get(), [headless] {
+        if (headless)
+            QCoreApplication::exit(2);
+    });
     if (!options.replayPath.isEmpty()) {
         QObject::connect(&engine, &Engine::started, app.get(), [&engine, &options] {
             engine.startReplay(options.replayPath, options.replayCatalogue, options.replaySpeed);

@@ -56,6 +56,7 @@ Engine::Engine(const EngineConfig &config, QObject *parent)
     connect(m_core, &EngineCore::simulatorChanged, this, &Engine::simulatorChanged);
     connect(m_core, &EngineCore::sessionsUpdated, this, &Engine::sessionsUpdated);
     connect(m_core, &EngineCore::replayStatus, this, &Engine::replayStatus);
+    connect(m_core, &EngineCore::replayFailed, this, &Engine::replayFailed);
     connect(m_core, &EngineCore::sessionDetail, this, &Engine::sessionDetail);
     m_thread.start();
 }
@@ -435,6 +436,7 @@ void EngineCore::startReplay(const QString &streamPath, const QString &catalogue
     const QString error = m_replay->load(streamPath, catalogue);
     if (!error.isEmpty()) {
         Q_EMIT replayStatus(error, false);
+        Q_EMIT replayFailed(error);
         return;
     }
     m_replay->start(speed);

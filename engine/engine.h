@@ -120,6 +120,9 @@ Q_SIGNALS:
     void sessionsUpdated(const QVector<OddsDesk::SessionSummary> &sessions);
     /// What the replay is doing, in a sentence (started, a skipped line, finished, refused).
     void replayStatus(const QString &message, bool running);
+    /// startReplay() could not load the recording or its catalogue; replayStatus() has said
+    /// why, with the same \a error, and nothing is replayed.
+    void replayFailed(const QString &error);
     /// The answer to requestSessionDetail(); found is false for an unknown session.
     void sessionDetail(const QString &sessionId, bool found, const OddsDesk::SessionDetail &detail);
 

@@ -64,6 +64,7 @@ Q_SIGNALS:
     void simulatorChanged(bool enabled, int rate);
     void sessionsUpdated(const QVector<OddsDesk::SessionSummary> &sessions);
     void replayStatus(const QString &message, bool running);
+    void replayFailed(const QString &error);
     void sessionDetail(const QString &sessionId, bool found, const OddsDesk::SessionDetail &detail);
 
 private:

@@ -521,6 +521,29 @@ ImportReport failed(const QString &error)
     return report;
 }
 
+// The skipped lines stay in the report, so that whoever shows the refusal can say why
+// each row could not be read.
+ImportReport refusedWithoutRows(const QString &sourceName, ImportReport report)
+{
+    if (report.rowsRead == 0) {
+        report.error
+            = QStringLiteral("Nothing was imported from %1: it has a header but no match rows.")
+                  .arg(sourceName);
+    } else {
+        // Every row was skipped, one issue each, after any issue on the header line.
+        const ImportIssue &first = report.skipped.at(report.skipped.size() - report.rowsRead);
+        const QString rows = report.rowsRead == 1
+            ? QStringLiteral("its only row could not be read")
+            : QStringLiteral("none of its %1 rows could be read").arg(report.rowsRead);
+        report.error = QStringLiteral("Nothing was imported from %1: %2. Line %3: %4")
+                           .arg(sourceName, rows)
+                           .arg(first.line)
+                           .arg(first.reason);
+    }
+    qCWarning(lcImport).noquote() << report.error;
+    return report;
+}
+
 } // namespace
 
 QStringList footballDataBookmakers()
@@ -617,6 +640,11 @@ ImportReport importFootballData(
             report.skipped.append({record.line, overUnderProblem});
         rows.append(row);
     }
+
+    // A book of nothing would replace the desk's book as surely as a real one: a file
+    // without a single usable row is refused like one that cannot be read.
+    if (rows.isEmpty())
+        return refusedWithoutRows(sourceName, report);
 
     report.book = buildBook(rows);
     qCInfo(lcImport).noquote() << QStringLiteral("Imported %1 events and %2 markets from %3 "

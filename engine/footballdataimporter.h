@@ -19,7 +19,8 @@ struct ImportIssue
 
 /// What an import produced. Either error is empty and book holds every row that could be
 /// read (skipped lists the rest), or error says why the file could not be imported at all and
-/// the book is empty: never half a book.
+/// the book is empty: never half a book, and never an empty one. When the file was refused
+/// because none of its rows could be read, skipped still lists each of them.
 struct ImportReport
 {
     BookData book;
@@ -60,7 +61,8 @@ struct ImportReport
 /// RFC 4180 quoting ("a ""b"", c" is one field); blank lines are ignored, and white space in a
 /// field is simplified (a line break inside a quoted name becomes a space). A file that cannot
 /// be read, is not UTF-8, has no header, has a quoted field that never closes or lacks a
-/// required column gives an error naming the file and what is wrong.
+/// required column gives an error naming the file and what is wrong; so does one that yields
+/// no event at all (a header alone, or only rows that are skipped).
 ImportReport importFootballData(
     const QString &path, const QString &bookmaker = QStringLiteral("B365"));
 

@@ -1,16 +1,23 @@
-// The load generator run as a user would: against a headless console with the price
-// simulator, directly and through a bad network, and with bad command lines.
+// The load generator and the reference client run as a user would: against a headless
+// console with the price simulator, directly and through a bad network, with nothing to
+// connect to, with bad command lines, and as the demo's audience of a console that is killed.
 
+#include <QDir>
+#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QtTest>
 
+#include <csignal>
+#include <sys/types.h>
+
 namespace {
 
 const QString Console = QStringLiteral(ODDSDESK_BINARY_DIR "/app/oddsdesk");
 const QString FleetProgram = QStringLiteral(ODDSDESK_BINARY_DIR "/app/oddsdesk-fleet");
+const QString ClientProgram = QStringLiteral(ODDSDESK_BINARY_DIR "/app/oddsdesk-client");
 
 // Beyond its duration a run needs time for start-up and for closing its sessions; a shared
 // two-core machine can make that slow, so the margin is generous.
@@ -26,12 +33,13 @@ constexpr double ImpairedLatencyBoundMs = 3000.0;
 class SimulatingConsole
 {
 public:
-    SimulatingConsole()
+    explicit SimulatingConsole(const QStringList &arguments = {})
     {
         m_process.start(Console,
-            {QStringLiteral("--headless"), QStringLiteral("--port"), QStringLiteral("0"),
-                QStringLiteral("--simulate"), QStringLiteral("--simulate-rate"),
-                QStringLiteral("200")});
+            QStringList {QStringLiteral("--headless"), QStringLiteral("--port"),
+                QStringLiteral("0"), QStringLiteral("--simulate"),
+                QStringLiteral("--simulate-rate"), QStringLiteral("200")}
+                + arguments);
     }
 
     ~SimulatingConsole()
@@ -64,6 +72,7 @@ public:
     }
 
     QString errors() { return QString::fromUtf8(m_process.readAllStandardError()); }
+    QProcess &process() { return m_process; }
 
 private:
     QProcess m_process;
@@ -94,6 +103,50 @@ FleetRun runFleet(const QStringList &arguments, int durationS)
     return run;
 }
 
+// The load generators \a parent started, from the children lists of its threads. A child
+// between fork and exec still bears its parent's name, and is not counted yet.
+QList<qint64> fleetChildren(qint64 parent)
+{
+    QList<qint64> children;
+    const QDir tasks(QStringLiteral("/proc/%1/task").arg(parent));
+    for (const QString &task : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile file(tasks.filePath(task + QStringLiteral("/children")));
+        if (!file.open(QIODevice::ReadOnly))
+            continue;
+        for (const QByteArray &pid : file.readAll().split(' ')) {
+            QFile comm(QStringLiteral("/proc/%1/comm").arg(QString::fromLatin1(pid.trimmed())));
+            if (!pid.trimmed().isEmpty() && comm.open(QIODevice::ReadOnly)
+                && comm.readAll().trimmed() == "oddsdesk-fleet")
+                children.append(pid.trimmed().toLongLong());
+        }
+    }
+    return children;
+}
+
+bool isRunning(qint64 pid)
+{
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return false;
+    // "pid (name) S ...": the state follows the name's closing parenthesis.
+    const QByteArray line = stat.readAll();
+    const qsizetype state = line.lastIndexOf(')') + 2;
+    return state < line.size() && line.at(state) != 'Z' && line.at(state) != 'X';
+}
+
+// Stops the fleets a test found, if they outlived it, by their ids.
+struct StopLeftovers
+{
+    QList<qint64> pids;
+    ~StopLeftovers()
+    {
+        for (qint64 pid : pids) {
+            if (isRunning(pid))
+                ::kill(pid_t(pid), SIGTERM);
+        }
+    }
+};
+
 } // namespace
 
 class tst_Fleet : public QObject
@@ -107,6 +160,10 @@ private Q_SLOTS:
     void terminationStillPrintsTheSummary();
     void badCommandLine_data();
     void badCommandLine();
+    void clientNeverWelcomedFails();
+    void clientBadUrl_data();
+    void clientBadUrl();
+    void demoFleetsDieWithTheConsole();
 };
 
 void tst_Fleet::directSessionsReceiveEveryDelta()
@@ -269,6 +326,65 @@ void tst_Fleet::badCommandLine()
     const QString errors = QString::fromUtf8(process.readAllStandardError());
     QVERIFY2(errors.contains(message), qPrintable(errors));
     QVERIFY(process.readAllStandardOutput().isEmpty());
+}
+
+// Nothing listens on port 1: the client never reaches a feed, and says so.
+void tst_Fleet::clientNeverWelcomedFails()
+{
+    QProcess client;
+    client.start(ClientProgram,
+        {QStringLiteral("ws://127.0.0.1:1"), QStringLiteral("--duration"), QStringLiteral("2")});
+    QVERIFY(client.waitForFinished(20000));
+    QCOMPARE(client.exitCode(), 1);
+    const QString errors = QString::fromUtf8(client.readAllStandardError());
+    QVERIFY2(errors.contains(QStringLiteral("never welcomed")), qPrintable(errors));
+}
+
+void tst_Fleet::clientBadUrl_data()
+{
+    QTest::addColumn<QString>("url");
+    QTest::newRow("no host") << "ws://";
+    QTest::newRow("not a WebSocket URL") << "http://127.0.0.1:1";
+}
+
+// The client takes its URL as the fleet does; a URL without a host would be retried for ever.
+void tst_Fleet::clientBadUrl()
+{
+    QFETCH(QString, url);
+
+    QProcess client;
+    client.start(ClientProgram, {url, QStringLiteral("--duration"), QStringLiteral("60")});
+    QVERIFY(client.waitForFinished(20000));
+    QCOMPARE(client.exitCode(), 2);
+    const QString errors = QString::fromUtf8(client.readAllStandardError());
+
+    QProcess fleet;
+    fleet.start(FleetProgram,
+        {url, QStringLiteral("--sessions"), QStringLiteral("1"), QStringLiteral("--duration"),
+            QStringLiteral("1")});
+    QVERIFY(fleet.waitForFinished(20000));
+    QCOMPARE(fleet.exitCode(), 2);
+    const QString sentence = QStringLiteral("\"%1\" is not a ws:// or wss:// URL").arg(url);
+    QVERIFY2(errors.contains(sentence), qPrintable(errors));
+    const QString fleetErrors = QString::fromUtf8(fleet.readAllStandardError());
+    QVERIFY2(fleetErrors.contains(sentence), qPrintable(fleetErrors));
+}
+
+// The demo's fleets run for hours; a console killed without a chance to stop them must not
+// leave them reconnecting to nothing.
+void tst_Fleet::demoFleetsDieWithTheConsole()
+{
+    SimulatingConsole console(
+        {QStringLiteral("--demo"), QStringLiteral("--http-port"), QStringLiteral("-1")});
+    QVERIFY2(!console.waitForUrl().isEmpty(), qPrintable(console.errors()));
+    const qint64 consolePid = console.process().processId();
+    StopLeftovers fleets;
+    QTRY_VERIFY_WITH_TIMEOUT((fleets.pids = fleetChildren(consolePid)).size() == 5, 20000);
+
+    console.process().kill();
+    QVERIFY(console.process().waitForFinished(5000));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        std::none_of(fleets.pids.cbegin(), fleets.pids.cend(), isRunning), 10000);
 }
 
 QTEST_GUILESS_MAIN(tst_Fleet)

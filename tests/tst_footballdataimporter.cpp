@@ -61,6 +61,8 @@ private Q_SLOTS:
     void reportsBadRows();
     void refusesBadFiles_data();
     void refusesBadFiles();
+    void refusesFilesWithoutEvents_data();
+    void refusesFilesWithoutEvents();
     void kickOffTimes_data();
     void kickOffTimes();
     void realFile();
@@ -288,6 +290,47 @@ void tst_FootballDataImporter::refusesBadFiles()
     QVERIFY(report.book.markets.isEmpty());
     QVERIFY(report.skipped.isEmpty());
     QCOMPARE(report.rowsRead, 0);
+}
+
+void tst_FootballDataImporter::refusesFilesWithoutEvents_data()
+{
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<int>("rowsRead");
+    QTest::addColumn<QString>("errorContains");
+
+    QTest::newRow("header alone") << Header << 0 << "has a header but no match rows";
+    QTest::newRow("header and blank lines") << Header + "\n\r\n" << 0 << "no match rows";
+    QTest::newRow("only an unreadable row")
+        << Header + "E0,xx/08/2018,A,B,2,1,2,3,4,1.9,1.9\n"
+        << 1 << "its only row could not be read. Line 2: The date \"xx/08/2018\"";
+    QTest::newRow("only unreadable rows")
+        << Header + "E0,10/08/2018,,Leicester,2,1,1.57,3.9,7.5,2.03,1.79\n"
+            + "E0,11/08/2018,Bournemouth,Cardiff,2,0,1.9,3.6,x,1.98,1.83\n"
+        << 2 << "none of its 2 rows could be read. Line 2:";
+    QTest::newRow("no over/under columns, only an unreadable row") << QByteArray(
+        "Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A\n"
+        "E0,10/08/2018,Man United,,1.57,3.9,7.5\n") << 1 << "Line 2: The away team is missing.";
+}
+
+// A file that yields no event would replace the book with nothing: it is refused like an
+// unreadable one, with each skipped row still listed.
+void tst_FootballDataImporter::refusesFilesWithoutEvents()
+{
+    QFETCH(QByteArray, content);
+    QFETCH(int, rowsRead);
+    QFETCH(QString, errorContains);
+
+    QTest::ignoreMessage(
+        QtWarningMsg, QRegularExpression(QRegularExpression::escape(errorContains)));
+    const ImportReport report
+        = importFootballData(content, QStringLiteral("season.csv"), QStringLiteral("B365"));
+    QVERIFY(!report.ok());
+    QVERIFY2(report.error.contains(errorContains), qPrintable(report.error));
+    QVERIFY2(report.error.contains(QStringLiteral("season.csv")), qPrintable(report.error));
+    QVERIFY(report.book.events.isEmpty());
+    QVERIFY(report.book.markets.isEmpty());
+    QCOMPARE(report.rowsRead, rowsRead);
+    QVERIFY(report.skipped.size() >= rowsRead);
 }
 
 void tst_FootballDataImporter::kickOffTimes_data()

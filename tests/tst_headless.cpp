@@ -2,6 +2,7 @@
 // one that shares no code with us (Python's websockets with the .proto compiled for Python).
 
 #include "feedclient.h"
+#include "footballdataimporter.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -25,6 +26,8 @@ namespace {
 
 const QString Console = QStringLiteral(ODDSDESK_BINARY_DIR "/app/oddsdesk");
 const QString Season = QStringLiteral(ODDSDESK_SHARED_DATA_DIR "/football-data_E0_2018-19.csv");
+const QString Recording
+    = QStringLiteral(ODDSDESK_SHARED_DATA_DIR "/betfair_stream_greyhound_WIN_1.197931750.jsonl");
 const QString PythonClient = QStringLiteral(ODDSDESK_SOURCE_DIR "/tests/foreign/python_client.py");
 const QString PythonProtoDir = QStringLiteral(ODDSDESK_PYTHON_PROTO_DIR);
 
@@ -102,6 +105,8 @@ class tst_Headless : public QObject
 
 private Q_SLOTS:
     void servesTheImportedSeason();
+    void importWithoutEventsKeepsTheStoredBook_data();
+    void importWithoutEventsKeepsTheStoredBook();
     void foreignClientUnderstandsTheFeed_data();
     void foreignClientUnderstandsTheFeed();
     void simulatedDeltasAreConsecutive();
@@ -109,11 +114,16 @@ private Q_SLOTS:
     void metricsEndpointForOperators();
     void refusalsAreCountedAndLoggedSparingly();
     void replaysTheExchangeRecording();
+    void replayThatCannotLoadStopsTheConsole_data();
+    void replayThatCannotLoadStopsTheConsole();
     void killedConsoleRestartsWithWhatClientsHad();
     void tokensFromTheConsoleOpenTheFeed();
     void badCommandLine_data();
     void badCommandLine();
+    void noDisplayNeededWithoutAWindow_data();
+    void noDisplayNeededWithoutAWindow();
     void everyFlagIsInTheReadme();
+    void helpNamesEveryBookmaker();
 };
 
 void tst_Headless::servesTheImportedSeason()
@@ -146,6 +156,58 @@ void tst_Headless::servesTheImportedSeason()
     }
     QCOMPARE(x12, (QVector<Price> {157, 390, 750}));
     QCOMPARE(ou, (QVector<Price> {203, 179}));
+    client.stop();
+}
+
+void tst_Headless::importWithoutEventsKeepsTheStoredBook_data()
+{
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<QString>("message");
+
+    const QByteArray header = "Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n";
+    QTest::newRow("only an unreadable row") << header + "E0,xx/08/2018,A,B,2,3,4,1.9,1.9\n"
+                                            << "its only row could not be read";
+    QTest::newRow("header alone") << header << "no match rows";
+}
+
+// An import that yields no event is refused like an unreadable file: the console does not
+// start, and the book stored by an earlier import is still there on the next start.
+void tst_Headless::importWithoutEventsKeepsTheStoredBook()
+{
+    QFETCH(QByteArray, content);
+    QFETCH(QString, message);
+
+    QTemporaryDir data;
+    {
+        HeadlessConsole console({QStringLiteral("--import"), Season}, data.path());
+        QVERIFY2(console.waitForUrl().isValid(), qPrintable(console.errors()));
+    }
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("allbad.csv"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(content);
+    file.close();
+    {
+        HeadlessConsole console({QStringLiteral("--import"), path}, data.path());
+        QVERIFY(console.process().waitForFinished(20000));
+        QCOMPARE(console.process().exitCode(), 1);
+        const QString errors = console.errors();
+        QVERIFY2(errors.contains(path) && errors.contains(message), qPrintable(errors));
+        QVERIFY(!console.process().readAllStandardOutput().contains("listening on"));
+    }
+
+    HeadlessConsole restarted({}, data.path());
+    const QUrl url = restarted.waitForUrl();
+    QVERIFY2(url.isValid(), qPrintable(restarted.errors()));
+    FeedClientConfig config;
+    config.url = url;
+    FeedClient client(config);
+    QSignalSpy snapshot(&client, &FeedClient::snapshotApplied);
+    client.start();
+    QTRY_COMPARE_WITH_TIMEOUT(snapshot.count(), 1, 10000);
+    QCOMPARE(client.book().eventCount(), 380);
     client.stop();
 }
 
@@ -374,9 +436,8 @@ void tst_Headless::refusalsAreCountedAndLoggedSparingly()
 
 void tst_Headless::replaysTheExchangeRecording()
 {
-    HeadlessConsole console({QStringLiteral("--replay"),
-        QStringLiteral(ODDSDESK_SHARED_DATA_DIR "/betfair_stream_greyhound_WIN_1.197931750.jsonl"),
-        QStringLiteral("--speed"), QStringLiteral("200")});
+    HeadlessConsole console(
+        {QStringLiteral("--replay"), Recording, QStringLiteral("--speed"), QStringLiteral("200")});
     const QUrl url = console.waitForUrl();
     QVERIFY2(url.isValid(), qPrintable(console.errors()));
 
@@ -411,6 +472,51 @@ void tst_Headless::replaysTheExchangeRecording()
     QCOMPARE(winners, 1);
     QVERIFY(seen.indexOf(MarketStatus::Suspended) < seen.indexOf(MarketStatus::Closed));
     client.stop();
+}
+
+void tst_Headless::replayThatCannotLoadStopsTheConsole_data()
+{
+    QTest::addColumn<QByteArray>("recording"); // empty: the real recording
+    QTest::addColumn<QByteArray>("catalogue"); // empty: none given
+    QTest::addColumn<QString>("message");
+
+    QTest::newRow("catalogue not JSON")
+        << QByteArray() << QByteArray("not a catalogue") << "cannot be used";
+    QTest::newRow("recording without messages")
+        << QByteArray("\n\n") << QByteArray() << "holds no messages";
+}
+
+// What is wrong inside a recording or its catalogue is found only once the feed listens;
+// a headless console then stops as it does for a recording it cannot read.
+void tst_Headless::replayThatCannotLoadStopsTheConsole()
+{
+    QFETCH(QByteArray, recording);
+    QFETCH(QByteArray, catalogue);
+    QFETCH(QString, message);
+
+    QTemporaryDir dir;
+    QStringList arguments {QStringLiteral("--http-port"), QStringLiteral("-1")};
+    QString recordingPath = Recording;
+    if (!recording.isEmpty()) {
+        recordingPath = dir.filePath(QStringLiteral("stream.jsonl"));
+        QFile file(recordingPath);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(recording);
+    }
+    arguments << QStringLiteral("--replay") << recordingPath;
+    if (!catalogue.isEmpty()) {
+        const QString cataloguePath = dir.filePath(QStringLiteral("catalogue.json"));
+        QFile file(cataloguePath);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(catalogue);
+        arguments << QStringLiteral("--catalogue") << cataloguePath;
+    }
+
+    HeadlessConsole console(arguments);
+    QVERIFY(console.process().waitForFinished(20000));
+    QCOMPARE(console.process().exitCode(), 2);
+    const QString errors = console.errors();
+    QVERIFY2(errors.contains(message), qPrintable(errors));
 }
 
 void tst_Headless::killedConsoleRestartsWithWhatClientsHad()
@@ -524,6 +630,10 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--speed", "fast"} << "--speed takes";
     QTest::newRow("missing recording")
         << QStringList {"--replay", "/nonexistent/stream.jsonl"} << "/nonexistent/stream.jsonl";
+    QTest::newRow("recording is a folder")
+        << QStringList {"--replay", ODDSDESK_SHARED_DATA_DIR} << "is a folder, not a file";
+    QTest::newRow("missing catalogue") << QStringList {"--replay", Recording, "--catalogue",
+        "/nonexistent/catalogue.json"} << "cannot read the catalogue /nonexistent/catalogue.json";
     QTest::newRow("missing key file")
         << QStringList {"--auth-key-file", "/nonexistent/feed.key"} << "/nonexistent/feed.key";
     QTest::newRow("token without a key")
@@ -559,6 +669,22 @@ void tst_Headless::everyFlagIsInTheReadme()
     QVERIFY2(flags >= 30, qPrintable(QString::number(flags)));
 }
 
+// The importer's own list, not a copy that can fall behind it.
+void tst_Headless::helpNamesEveryBookmaker()
+{
+    QProcess process;
+    process.start(Console, {QStringLiteral("--help")});
+    QVERIFY(process.waitForFinished(20000));
+    const QString help = QString::fromUtf8(process.readAllStandardOutput());
+    const qsizetype from = help.indexOf(QStringLiteral("--bookmaker"));
+    QVERIFY2(from >= 0, qPrintable(help));
+    const QString text = help.mid(from, help.indexOf(QStringLiteral("\n  -"), from) - from);
+    for (const QString &name : footballDataBookmakers()) {
+        const QRegularExpression word(QStringLiteral("\\b%1\\b").arg(name));
+        QVERIFY2(text.contains(word), qPrintable(name + " is not in: " + text));
+    }
+}
+
 void tst_Headless::badCommandLine()
 {
     QFETCH(QStringList, arguments);
@@ -571,6 +697,54 @@ void tst_Headless::badCommandLine()
     const QString errors = QString::fromUtf8(process.readAllStandardError());
     QVERIFY2(errors.contains(message), qPrintable(errors));
     QVERIFY(!process.readAllStandardOutput().contains("listening on"));
+}
+
+void tst_Headless::noDisplayNeededWithoutAWindow_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("output"); // standard output for 0, standard error otherwise
+
+    QTest::newRow("unknown flag") << QStringList {"--bogus"} << 2 << "bogus";
+    QTest::newRow("port not a number") << QStringList {"--port", "abc"} << 2 << "--port takes";
+    QTest::newRow("token without a key")
+        << QStringList {"--issue-token", "bob"} << 2 << "--auth-key-file";
+    QTest::newRow("help") << QStringList {"--help"} << 0 << "--headless";
+    QTest::newRow("version") << QStringList {"--version"} << 0 << "oddsdesk";
+    QTest::newRow("token") << QStringList {"--issue-token", "bob"} << 0 << ".";
+}
+
+// Without --headless the console wants a window, and so a display; what ends before any
+// window would open (a mistake, help, a token) must work on a server that has none.
+void tst_Headless::noDisplayNeededWithoutAWindow()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(int, exitCode);
+    QFETCH(QString, output);
+
+    QTemporaryDir dir;
+    if (QTest::currentDataTag() == QLatin1String("token")) {
+        const QString keyPath = dir.filePath(QStringLiteral("feed.key"));
+        QFile key(keyPath);
+        QVERIFY(key.open(QIODevice::WriteOnly));
+        key.write(QByteArray(40, 'k'));
+        key.close();
+        arguments << QStringLiteral("--auth-key-file") << keyPath;
+    }
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    for (const char *name : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"})
+        environment.remove(QString::fromLatin1(name));
+    QProcess process;
+    process.setProcessEnvironment(environment);
+    process.start(Console, arguments);
+    QVERIFY(process.waitForFinished(20000));
+    const QString out = QString::fromUtf8(process.readAllStandardOutput());
+    const QString errors = QString::fromUtf8(process.readAllStandardError());
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QVERIFY2(process.exitCode() == exitCode, qPrintable(errors));
+    QVERIFY2((exitCode == 0 ? out : errors).contains(output), qPrintable(out + errors));
+    if (QTest::currentDataTag() == QLatin1String("token"))
+        QCOMPARE(out.trimmed().count(QLatin1Char('.')), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_Headless)

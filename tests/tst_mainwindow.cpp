@@ -198,6 +198,7 @@ private Q_SLOTS:
     void chartsPauseWhileHidden();
     void importReportsSkippedRows();
     void importErrorChangesNothing();
+    void importWithoutEventsChangesNothing();
     void chartsWithTheRealSeason();
 
 private:
@@ -840,6 +841,35 @@ void tst_MainWindow::importErrorChangesNothing()
     auto *box = m_window->findChild<QMessageBox *>(QStringLiteral("importReport"));
     QVERIFY(box);
     QVERIFY(box->informativeText().contains(report.error));
+    QVERIFY(m_window->statusBar()->currentMessage().contains(report.error));
+    QTest::qWait(QuietMs);
+    QCOMPARE(m_window->bookModel()->rowCount(), 2);
+    QCOMPARE(m_window->bookModel()->epoch(), oldEpoch);
+}
+
+// A file whose rows are all unreadable is refused like an unreadable file, not taken for
+// an empty book.
+void tst_MainWindow::importWithoutEventsChangesNothing()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("allbad.csv"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
+               "E0,xx/08/2018,A,B,2,3,4,1.9,1.9\n");
+    file.close();
+
+    const QString oldEpoch = m_window->bookModel()->epoch();
+    const ImportReport report = m_window->importSeasonFile(path);
+    QVERIFY(!report.ok());
+    QVERIFY2(report.error.contains(path), qPrintable(report.error));
+    auto *box = m_window->findChild<QMessageBox *>(QStringLiteral("importReport"));
+    QVERIFY(box);
+    QVERIFY(box->text().contains(QStringLiteral("the book is unchanged")));
+    QVERIFY(box->informativeText().contains(report.error));
+    QVERIFY2(
+        box->detailedText().contains(QStringLiteral("line 2: ")), qPrintable(box->detailedText()));
     QVERIFY(m_window->statusBar()->currentMessage().contains(report.error));
     QTest::qWait(QuietMs);
     QCOMPARE(m_window->bookModel()->rowCount(), 2);

@@ -426,20 +426,21 @@ void MainWindow::showImportReport(const QString &path, const ImportReport &repor
                          .arg(markets)
                          .arg(name)
                          .arg(report.rowsRead));
-        {
-            box->setInformativeText(
-                tr("%n rows were skipped or imported in part; details list each line and why.",
-                    nullptr, int(report.skipped.size())));
-            QStringList lines;
-            for (const ImportIssue &issue : report.skipped) {
-                if (lines.size() == ReportLinesShown) {
-                    lines << tr("... and %1 more").arg(report.skipped.size() - ReportLinesShown);
-                    break;
-                }
-                lines << tr("line %1: %2").arg(issue.line).arg(issue.reason);
+        box->setInformativeText(
+            tr("%n rows were skipped or imported in part; details list each line and why.", nullptr,
+                int(report.skipped.size())));
+    }
+    // A file refused because no row could be read lists its rows too.
+    if (!report.skipped.isEmpty()) {
+        QStringList lines;
+        for (const ImportIssue &issue : report.skipped) {
+            if (lines.size() == ReportLinesShown) {
+                lines << tr("... and %1 more").arg(report.skipped.size() - ReportLinesShown);
+                break;
             }
-            box->setDetailedText(lines.join(QLatin1Char('\n')));
+            lines << tr("line %1: %2").arg(issue.line).arg(issue.reason);
         }
+        box->setDetailedText(lines.join(QLatin1Char('\n')));
     }
     box->setStandardButtons(QMessageBox::Ok);
     box->show();

@@ -43,8 +43,7 @@ public:
     MessageArena()
         : m_block(new char[MessageArenaBlockBytes])
         , m_arena(options(m_block.get()))
-    {
-    }
+    { }
 
     /// An empty message; the one handed out before is gone.
     pb::ServerMessage *freshMessage()

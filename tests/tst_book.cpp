@@ -194,13 +194,14 @@ void tst_Book::applyAllIsApplyOneByOne()
         BookChange change;
         change.sequence = quint64(i + 1);
         change.wallTimeMs = 1000 + i;
-        const MarketInfo &market = data.markets.at(int(random.bounded(quint32(data.markets.size()))));
+        const MarketInfo &market
+            = data.markets.at(int(random.bounded(quint32(data.markets.size()))));
         change.marketId = market.id;
         const quint32 roll = random.bounded(100u);
         if (roll < 70) {
             change.kind = BookChange::Kind::Price;
-            change.selectionId = market.selections.at(
-                int(random.bounded(quint32(market.selections.size())))).id;
+            change.selectionId
+                = market.selections.at(int(random.bounded(quint32(market.selections.size())))).id;
             change.price = 101 + random.bounded(1000u);
         } else if (roll < 76) {
             change.kind = BookChange::Kind::Status;

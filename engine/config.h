@@ -68,8 +68,9 @@ struct ServerConfig
     // for everyone. Off, every flush goes out on its own, however far behind the threads are.
     bool mergeFlushesWhileSending = true;
     // With it, the longest the server waits between publishes when many sessions are held
-    // back by their acks (the interval doubles while more than 5 % are, and shrinks back
-    // when none are). A client far behind then gets a shared frame this often at worst.
+    // back by their acks (the interval grows by a quarter while more than 5 % are, and
+    // shrinks by an eighth while at most 1 % are). A client far behind then gets a shared
+    // frame this often at worst.
     int maxPublishIntervalMs = 200;
     // The kernel's send buffer for each client socket, in bytes; 0 leaves it to the kernel,
     // which grows it as the connection needs (up to megabytes on a fast path). A smaller

@@ -151,8 +151,13 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
                        "longer ago than this, and send them conflated when it acks; 0 turns "
                        "pacing off (default 300)."),
         QStringLiteral("MS"));
+    const QCommandLineOption publishInterval(QStringLiteral("max-publish-interval-ms"),
+        QStringLiteral("While more than 5 % of sessions are held back by their acks, publish "
+                       "less often, one shared frame for all, up to every MS; 0 never does "
+                       "(default 0)."),
+        QStringLiteral("MS"));
     parser.addOptions({authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress,
-        networkThreads, eventLoop, ackPace});
+        networkThreads, eventLoop, ackPace, publishInterval});
     parser.addOptions({helloRate, maxMessage, helloTimeout, telemetryRate});
     parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
         flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
@@ -209,6 +214,9 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     if (!threadsError.isEmpty())
         return threadsError;
     limitError = readIntOption(parser, ackPace, 0, 60000, &server.ackPaceMs);
+    if (!limitError.isEmpty())
+        return limitError;
+    limitError = readIntOption(parser, publishInterval, 0, 60000, &server.maxPublishIntervalMs);
     if (!limitError.isEmpty())
         return limitError;
     if (!OddsDesk::parseEventLoopKind(parser.value(eventLoop), &server.eventLoop))

@@ -1292,6 +1292,8 @@ void FeedServer::adaptPublishInterval(int behind, int sessions)
     // come back down. Small steps both ways: doubling and shrinking by a quarter swung the
     // interval between 16 and 150 ms (tenth and ninetieth percentiles) at 5,000 sessions;
     // these keep it between 25 and 88 ms around the same median, and the p99 lower.
+    if (m_config.maxPublishIntervalMs <= 0)
+        return;
     const qint64 before = m_publishIntervalUs;
     if (sessions > 0 && behind * 20 > sessions)
         m_publishIntervalUs = qBound<qint64>(MinAdaptedPublishUs, m_publishIntervalUs * 5 / 4,

@@ -643,6 +643,10 @@ void tst_Headless::badCommandLine_data()
     QTest::newRow("unknown event loop")
         << QStringList {"--event-loop", "glib"} << "--event-loop takes epoll or qt";
     QTest::newRow("negative ack pace") << QStringList {"--ack-pace-ms", "-5"} << "--ack-pace-ms";
+    QTest::newRow("negative publish interval")
+        << QStringList {"--max-publish-interval-ms", "-1"} << "--max-publish-interval-ms";
+    QTest::newRow("publish interval not a number")
+        << QStringList {"--max-publish-interval-ms", "soon"} << "--max-publish-interval-ms";
 }
 
 void tst_Headless::everyFlagIsInTheReadme()

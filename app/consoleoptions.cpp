@@ -12,8 +12,19 @@
 QStringList commandLineArguments(int argc, char **argv)
 {
     QStringList arguments;
-    for (int i = 0; i < argc; ++i)
-        arguments.append(QString::fromLocal8Bit(argv[i]));
+    for (int i = 0; i < argc; ++i) {
+        const QString argument = QString::fromLocal8Bit(argv[i]);
+        // A session manager restarts the window with -session ID, which QApplication takes
+        // from argv itself: not the console's to refuse.
+        if (argument == QLatin1String("-session") || argument == QLatin1String("--session")) {
+            ++i;
+            continue;
+        }
+        if (argument.startsWith(QLatin1String("-session="))
+            || argument.startsWith(QLatin1String("--session=")))
+            continue;
+        arguments.append(argument);
+    }
     return arguments;
 }
 

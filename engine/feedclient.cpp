@@ -186,9 +186,9 @@ void FeedClient::onConnected()
         resume->set_epoch(m_epoch.toStdString());
         resume->set_last_sequence(m_lastSequence);
     }
-    send(message);
+    // Told before the hello leaves: the hello is written at once, and a connection that
+    // fails on that write is closed (and reported) from within send().
     report(pb::TelemetryEvent::KIND_CONNECTED);
-
     // A new local address means the device moved to another network (Wi-Fi to mobile).
     const QString local = m_socket->localAddress().toString();
     if (!m_localAddress.isEmpty() && local != m_localAddress) {
@@ -196,6 +196,7 @@ void FeedClient::onConnected()
             QStringLiteral("local address %1 -> %2").arg(m_localAddress, local));
     }
     m_localAddress = local;
+    send(message);
 }
 
 void FeedClient::onDisconnected()

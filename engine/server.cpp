@@ -1297,7 +1297,7 @@ void FeedServer::adaptPublishInterval(int behind, int sessions)
     const qint64 before = m_publishIntervalUs;
     if (sessions > 0 && behind * 20 > sessions)
         m_publishIntervalUs = qBound<qint64>(MinAdaptedPublishUs, m_publishIntervalUs * 5 / 4,
-            qint64(m_config.maxPublishIntervalMs) * 1000);
+            qMax(MinAdaptedPublishUs, qint64(m_config.maxPublishIntervalMs) * 1000));
     else if (behind * 100 <= sessions)
         m_publishIntervalUs
             = m_publishIntervalUs * 7 / 8 < MinAdaptedPublishUs ? 0 : m_publishIntervalUs * 7 / 8;

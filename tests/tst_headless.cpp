@@ -124,6 +124,7 @@ private Q_SLOTS:
     void noDisplayNeededWithoutAWindow();
     void everyFlagIsInTheReadme();
     void helpNamesEveryBookmaker();
+    void sessionManagerArgumentIsLeftToQt();
 };
 
 void tst_Headless::servesTheImportedSeason()
@@ -686,6 +687,20 @@ void tst_Headless::helpNamesEveryBookmaker()
     for (const QString &name : footballDataBookmakers()) {
         const QRegularExpression word(QStringLiteral("\\b%1\\b").arg(name));
         QVERIFY2(text.contains(word), qPrintable(name + " is not in: " + text));
+    }
+}
+
+void tst_Headless::sessionManagerArgumentIsLeftToQt()
+{
+    // A desktop session manager restarts the window with -session ID, for QApplication.
+    for (const QStringList &arguments : {QStringList {"-session", "1a2b3c", "--version"},
+             QStringList {"--session=1a2b3c", "--version"}}) {
+        QProcess process;
+        process.start(Console, arguments);
+        QVERIFY(process.waitForFinished(20000));
+        QVERIFY2(process.exitCode() == 0,
+            qPrintable(arguments.join(' ') + ": " + process.readAllStandardError()));
+        QVERIFY(process.readAllStandardOutput().contains("oddsdesk"));
     }
 }
 

@@ -2,7 +2,6 @@
 
 #include "clock.h"
 
-#include <QScopeGuard>
 #include <QSslConfiguration>
 #include <QWebSocket>
 #include <QWebSocketHandshakeOptions>
@@ -63,6 +62,46 @@ private:
 
     std::unique_ptr<char[]> m_block; // outlives the arena that uses it
     google::protobuf::Arena m_arena;
+};
+
+/// A value kept per thread and reused from call to call by the outermost call on the
+/// thread; a call nested in it (from a slot that runs an event loop) gets one of its own,
+/// so that it cannot take back what the outer call is still reading. Per thread, not per
+/// client: a thread holds thousands of clients.
+template <typename T> class ThreadScratch
+{
+public:
+    ThreadScratch()
+        : m_nested(inUse())
+    {
+        if (m_nested)
+            m_own.emplace();
+        inUse() = true;
+    }
+    ~ThreadScratch()
+    {
+        if (!m_nested)
+            inUse() = false;
+    }
+    ThreadScratch(const ThreadScratch &) = delete;
+    ThreadScratch &operator=(const ThreadScratch &) = delete;
+
+    T &value() { return m_nested ? *m_own : shared(); }
+
+private:
+    static T &shared()
+    {
+        thread_local T value;
+        return value;
+    }
+    static bool &inUse()
+    {
+        thread_local bool used = false;
+        return used;
+    }
+
+    const bool m_nested;
+    std::optional<T> m_own;
 };
 
 } // namespace
@@ -300,21 +339,9 @@ void FeedClient::handle(const QByteArray &data)
     ++m_stats.framesReceived;
     m_stats.bytesReceived += quint64(data.size());
 
-    // One arena per thread, not per client: a thread holds thousands of clients, and one
-    // each would keep a snapshot's worth of memory each. A call nested in another (from a
-    // slot that runs an event loop) must not take back the memory of the message the outer
-    // call is still reading: it gets a message of its own.
-    thread_local MessageArena t_arena;
-    thread_local bool t_arenaInUse = false;
-    std::optional<pb::ServerMessage> nested;
-    if (t_arenaInUse)
-        nested.emplace();
-    const auto release = qScopeGuard([&nested] {
-        if (!nested)
-            t_arenaInUse = false;
-    });
-    pb::ServerMessage &message = nested ? *nested : *t_arena.freshMessage();
-    t_arenaInUse = true;
+    // One arena per thread: one per client would keep a snapshot's worth of memory each.
+    ThreadScratch<MessageArena> arena;
+    pb::ServerMessage &message = *arena.value().freshMessage();
     QString error;
     if (!Codec::decode(data, m_config.format, &message, &error)) {
         ++m_stats.decodeErrors;
@@ -438,18 +465,9 @@ void FeedClient::handleDelta(const pb::Delta &delta, qint64 receivedUs)
         return;
     }
 
-    // Kept from delta to delta on this thread, like the message above; a nested call gets
-    // its own.
-    thread_local BookChanges t_changes;
-    thread_local bool t_changesInUse = false;
-    BookChanges nestedChanges;
-    const bool nestedCall = t_changesInUse;
-    BookChanges &changes = nestedCall ? nestedChanges : t_changes;
-    t_changesInUse = true;
-    const auto release = qScopeGuard([nestedCall] {
-        if (!nestedCall)
-            t_changesInUse = false;
-    });
+    // Kept from delta to delta on this thread, like the message above.
+    ThreadScratch<BookChanges> scratch;
+    BookChanges &changes = scratch.value();
     changes.clear();
     changes.reserve(delta.changes_size());
     for (const pb::Change &c : delta.changes()) {

@@ -1285,13 +1285,15 @@ int FeedServer::fanOut(
 
 void FeedServer::adaptPublishInterval(int behind, int sessions)
 {
-    // Sessions held back are clients that cannot keep up with a frame per flush. When more
-    // than a few are, publish less often, for everyone alike: one shared frame holding more
-    // changes costs each client one decode instead of many, where holding each session back
-    // on its own leaves every client a queue of what went out before. When hardly any are,
-    // come back down. Small steps both ways: doubling and shrinking by a quarter swung the
-    // interval between 16 and 150 ms (tenth and ninetieth percentiles) at 5,000 sessions;
-    // these keep it between 25 and 88 ms around the same median, and the p99 lower.
+    // Asked for (ServerConfig::maxPublishIntervalMs, off by default, since a session is held
+    // back as often by its network as by its machine): sessions held back are taken for
+    // clients that cannot keep up with a frame per flush. When more than a few are, publish
+    // less often, for everyone alike: one shared frame holding more changes costs each
+    // client one decode instead of many, where holding each session back on its own leaves
+    // every client a queue of what went out before. When hardly any are, come back down.
+    // Small steps both ways: doubling and shrinking by a quarter swung the interval between
+    // 16 and 150 ms (tenth and ninetieth percentiles) at 5,000 sessions; these keep it
+    // between 25 and 88 ms around the same median, and the p99 lower.
     if (m_config.maxPublishIntervalMs <= 0)
         return;
     const qint64 before = m_publishIntervalUs;

@@ -265,6 +265,7 @@ private Q_SLOTS:
     void clientBehindOnAcksIsPaced_data();
     void clientBehindOnAcksIsPaced();
     void flushesWhileSendingGoOutMerged();
+    void slotRunningAnEventLoopKeepsItsMessage();
 
 private:
     std::unique_ptr<FeedClient> client(WireFormat format = WireFormat::Binary);
@@ -1424,6 +1425,56 @@ void tst_FeedServer::flushesWhileSendingGoOutMerged()
     QCOMPARE(c->stats().gaps, 0u);
     QVERIFY(late->book() == m_feed->book());
     QVERIFY(c->book() == m_feed->book());
+}
+
+void tst_FeedServer::slotRunningAnEventLoopKeepsItsMessage()
+{
+    // The client library parses into memory it reuses from message to message on its
+    // thread. A slot that runs an event loop (a dialog, a wait) lets the messages of the
+    // thread's other clients be handled inside it: they must not take back the message the
+    // slot is still reading.
+    auto reader = client();
+    auto other = client();
+    for (FeedClient *c : {reader.get(), other.get()})
+        c->start();
+    for (FeedClient *c : {reader.get(), other.get()})
+        QTRY_COMPARE(c->stats().snapshots, 1u);
+
+    bool inSlot = false;
+    int nestedMessages = 0;
+    int checked = 0;
+    QString wrong;
+    connect(other.get(), &FeedClient::messageReceived, this, [&] {
+        if (inSlot)
+            ++nestedMessages;
+    });
+    connect(reader.get(), &FeedClient::messageReceived, this,
+        [&](const oddsdesk::v1::ServerMessage &message) {
+            if (inSlot || message.body_case() != oddsdesk::v1::ServerMessage::kDelta
+                || checked >= 3)
+                return;
+            const std::string before = message.SerializeAsString();
+            inSlot = true;
+            QTest::qWait(150); // deltas keep coming to the other client meanwhile
+            inSlot = false;
+            ++checked;
+            if (message.SerializeAsString() != before)
+                wrong = QStringLiteral("a delta changed under the slot that was reading it");
+        });
+
+    for (int i = 0; i < 60 && checked < 3; ++i) {
+        QVERIFY(m_feed->setPrice(1 + i % 4, 250 + i).isEmpty());
+        m_feed->flush();
+        QTest::qWait(20);
+    }
+    QTRY_COMPARE(checked, 3);
+    QVERIFY2(wrong.isEmpty(), qPrintable(wrong));
+    QVERIFY2(nestedMessages > 0, "no message came while a slot ran its event loop");
+    for (FeedClient *c : {reader.get(), other.get()}) {
+        QTRY_COMPARE(c->lastSequence(), m_feed->headSequence());
+        QCOMPARE(c->stats().gaps, 0u);
+        QVERIFY(c->book() == m_feed->book());
+    }
 }
 
 void tst_FeedServer::clientBehindOnAcksIsPaced_data()

@@ -97,6 +97,28 @@ private:
     QByteArray m_stdout;
 };
 
+/// Connects a client to \a console and waits for its snapshot: the book it got, or false
+/// (with the console's errors in \a why) when none came within ten seconds.
+bool receiveSnapshot(HeadlessConsole &console, Book *book, QString *why)
+{
+    const QUrl url = console.waitForUrl();
+    if (!url.isValid()) {
+        *why = console.errors();
+        return false;
+    }
+    FeedClientConfig config;
+    config.url = url;
+    FeedClient client(config);
+    client.start();
+    const bool received = QTest::qWaitFor([&client] { return client.hasBook(); }, 10000);
+    if (received)
+        *book = client.book();
+    else
+        *why = QStringLiteral("no snapshot from %1: %2").arg(url.toString(), console.errors());
+    client.stop();
+    return received;
+}
+
 } // namespace
 
 class tst_Headless : public QObject
@@ -134,14 +156,9 @@ void tst_Headless::servesTheImportedSeason()
     QVERIFY2(url.isValid(), qPrintable(console.errors()));
     QCOMPARE(url.host(), QStringLiteral("127.0.0.1"));
 
-    FeedClientConfig config;
-    config.url = url;
-    FeedClient client(config);
-    QSignalSpy snapshot(&client, &FeedClient::snapshotApplied);
-    client.start();
-    QTRY_COMPARE_WITH_TIMEOUT(snapshot.count(), 1, 10000);
-
-    const Book &book = client.book();
+    Book book;
+    QString why;
+    QVERIFY2(receiveSnapshot(console, &book, &why), qPrintable(why));
     QCOMPARE(book.eventCount(), 380);
     QCOMPARE(book.marketCount(), 760);
     const EventInfo *first = book.event(1);
@@ -157,7 +174,6 @@ void tst_Headless::servesTheImportedSeason()
     }
     QCOMPARE(x12, (QVector<Price> {157, 390, 750}));
     QCOMPARE(ou, (QVector<Price> {203, 179}));
-    client.stop();
 }
 
 void tst_Headless::importWithoutEventsKeepsTheStoredBook_data()
@@ -200,16 +216,10 @@ void tst_Headless::importWithoutEventsKeepsTheStoredBook()
     }
 
     HeadlessConsole restarted({}, data.path());
-    const QUrl url = restarted.waitForUrl();
-    QVERIFY2(url.isValid(), qPrintable(restarted.errors()));
-    FeedClientConfig config;
-    config.url = url;
-    FeedClient client(config);
-    QSignalSpy snapshot(&client, &FeedClient::snapshotApplied);
-    client.start();
-    QTRY_COMPARE_WITH_TIMEOUT(snapshot.count(), 1, 10000);
-    QCOMPARE(client.book().eventCount(), 380);
-    client.stop();
+    Book book;
+    QString why;
+    QVERIFY2(receiveSnapshot(restarted, &book, &why), qPrintable(why));
+    QCOMPARE(book.eventCount(), 380);
 }
 
 void tst_Headless::foreignClientUnderstandsTheFeed_data()

@@ -165,6 +165,16 @@ private:
     QList<QPair<quint32, int>> m_statuses;
 };
 
+// Writes \a content to a file named \a name in \a dir; its path, or empty if it cannot.
+QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArray &content)
+{
+    const QString path = dir.filePath(name);
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(content) != content.size())
+        return QString();
+    return path;
+}
+
 } // namespace
 
 class tst_MainWindow : public QObject
@@ -809,14 +819,12 @@ void tst_MainWindow::importReportsSkippedRows()
 {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("season.csv"));
-    QFile file(path);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
-               "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5,2.03,1.85\n"
-               "E0,11/08/2018,Fulham,Crystal Palace,2.505,3.4,3,2.0,1.87\n"
-               "E0,11/08/2018,Watford,Brighton,2.1,3.3,3.75,2.1,1.75\n");
-    file.close();
+    const QString path = writeFile(dir, QStringLiteral("season.csv"),
+        "Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
+        "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5,2.03,1.85\n"
+        "E0,11/08/2018,Fulham,Crystal Palace,2.505,3.4,3,2.0,1.87\n"
+        "E0,11/08/2018,Watford,Brighton,2.1,3.3,3.75,2.1,1.75\n");
+    QVERIFY(!path.isEmpty());
 
     const ImportReport report = m_window->importSeasonFile(path);
     QVERIFY2(report.ok(), qPrintable(report.error));
@@ -853,12 +861,10 @@ void tst_MainWindow::importWithoutEventsChangesNothing()
 {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("allbad.csv"));
-    QFile file(path);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
-               "E0,xx/08/2018,A,B,2,3,4,1.9,1.9\n");
-    file.close();
+    const QString path = writeFile(dir, QStringLiteral("allbad.csv"),
+        "Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
+        "E0,xx/08/2018,A,B,2,3,4,1.9,1.9\n");
+    QVERIFY(!path.isEmpty());
 
     const QString oldEpoch = m_window->bookModel()->epoch();
     const ImportReport report = m_window->importSeasonFile(path);

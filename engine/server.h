@@ -170,8 +170,14 @@ private:
     void housekeepConnections(NetworkWorker *worker);
     /// Sends \a published to the worker's sessions; returns how many are held back.
     int fanOut(NetworkWorker *worker, const std::shared_ptr<const PublishedBatch> &published);
-    void sendBatch(Connection *connection, const std::shared_ptr<const PublishedBatch> &published);
+    /// Sends \a published to one connection, or adds it to what the connection is owed;
+    /// \a fanOutUs is when the fan-out began, the clock of a held-back connection's hold.
+    void sendBatch(Connection *connection, const std::shared_ptr<const PublishedBatch> &published,
+        qint64 fanOutUs);
     void sendOwed(Connection *connection);
+    /// Closes a held-back connection whose socket is backed up past the slow reader's bound
+    /// (\a queued bytes in it, and what it is owed besides); returns whether it did.
+    bool closeIfTooSlow(Connection *connection, qint64 queued);
     /// Notes a delta (or replayed batch) as sent to \a session, awaiting its ack. Under the
     /// session's mutex.
     void recordSent(Session *session, quint64 sequence, qint64 commitUs, qint64 nowUs);

@@ -1614,12 +1614,16 @@ void FeedServer::housekeepConnections(NetworkWorker *worker)
                 if (nowUs - connection->lastInboundUs() >= intervalUs)
                     connection->socket()->ping();
             }
-            // A paced session that has waited its longest for an ack gets what it is owed.
-            // The count shown for it is brought up to date here, not on every flush.
-            if (connection->state() == Connection::State::Live && connection->hasOwed()) {
-                connection->session()->owedDeltas.store(
-                    connection->owedCount(), std::memory_order_relaxed);
-                sendOwed(connection);
+            if (connection->state() == Connection::State::Live) {
+                // The queue support staff see, brought up to date here rather than on
+                // every flush.
+                Session *session = connection->session();
+                session->queuedBytes.store(connection->queuedBytes(), std::memory_order_relaxed);
+                session->owedDeltas.store(connection->owedCount(), std::memory_order_relaxed);
+                // A paced session that has waited its longest for an ack gets what it is
+                // owed.
+                if (connection->hasOwed())
+                    sendOwed(connection);
             }
             break;
         case Connection::State::HelloSent:
@@ -1790,6 +1794,10 @@ SessionSummary FeedServer::summarize(const Session &s, qint64 nowUs) const
             = m_feed->flushedSequence() - qMin(s.lastAckedSequence, m_feed->flushedSequence());
         summary.latencyP50Us = s.latency.percentile(0.5);
         summary.latencyP99Us = s.latency.percentile(0.99);
+    }
+    if (summary.connected) {
+        summary.queuedBytes = s.queuedBytes.load(std::memory_order_relaxed);
+        summary.owedDeltas = s.owedDeltas.load(std::memory_order_relaxed);
     }
     summary.framesOut = s.framesOut.load(std::memory_order_relaxed);
     summary.bytesOut = s.bytesOut.load(std::memory_order_relaxed);

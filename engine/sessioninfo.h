@@ -33,6 +33,11 @@ struct SessionSummary
     int snapshotFallbacks = 0;
     int gaps = 0;
     quint64 lag = 0; // head sequence minus the last sequence it acknowledged
+    // Its queue, as of the network thread's last look (a quarter of a second at most ago):
+    // bytes its socket holds that the client has not taken, and deltas held back for it to
+    // go out as one conflated delta. Zero while it is away.
+    qint64 queuedBytes = 0;
+    int owedDeltas = 0;
     qint64 latencyP50Us = 0;
     qint64 latencyP99Us = 0;
     quint64 framesOut = 0;

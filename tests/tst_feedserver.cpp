@@ -1609,6 +1609,11 @@ void tst_FeedServer::slowReaderIsConflatedThenToldTooSlow()
     }
     QVERIFY2(slow->owedDeltas >= 50, qPrintable(QString::number(slow->owedDeltas)));
     QVERIFY(slow->connection);
+    // Support staff see its queue: bytes its socket holds past the mark, deltas held back.
+    const SessionSummary held = m_server->sessionDetail(id)->summary;
+    QVERIFY2(held.queuedBytes > m_config.conflateAboveQueuedBytes,
+        qPrintable(QString::number(held.queuedBytes)));
+    QVERIFY2(held.owedDeltas >= 50, qPrintable(QString::number(held.owedDeltas)));
 
     // It reads again: what it was owed arrives as one delta, conflated, and it catches up.
     reader.readAgain();

@@ -48,6 +48,8 @@ SessionSummary session(int n)
     s.latencyP99Us = 900 + (n * 7919) % 250000;
     s.framesOut = 100 + n % 1000;
     s.bytesOut = 40000 + n % 10000;
+    s.queuedBytes = n % 4 == 3 ? 14200 + n : 0;
+    s.owedDeltas = n % 8 == 7 ? 30 + n : 0;
     return s;
 }
 
@@ -276,6 +278,8 @@ void tst_SessionModel::changedCellsAreTheSmallestRectangle_data()
                          << int(SessionModel::P99Column) << false;
     QTest::newRow("bytes and frames") << 8 << "output" << int(SessionModel::FramesColumn)
                                       << int(SessionModel::BytesColumn) << false;
+    QTest::newRow("queue") << 11 << "queue" << int(SessionModel::QueueColumn)
+                           << int(SessionModel::QueueColumn) << false;
     QTest::newRow("went stale") << 9 << "stale" << int(SessionModel::StateColumn)
                                 << int(SessionModel::StateColumn) << true;
     QTest::newRow("resumed: state, since, counts")
@@ -299,6 +303,8 @@ void tst_SessionModel::changedCellsAreTheSmallestRectangle()
     } else if (what == QLatin1String("output")) {
         s.framesOut += 3;
         s.bytesOut += 300;
+    } else if (what == QLatin1String("queue")) {
+        s.owedDeltas += 5;
     } else if (what == QLatin1String("stale")) {
         s.staleNow = true;
     } else if (what == QLatin1String("resumed")) {
@@ -340,6 +346,8 @@ void tst_SessionModel::cells_data()
     QTest::newRow("p99 in ms") << int(SessionModel::P99Column) << "56.3";
     QTest::newRow("bytes") << int(SessionModel::BytesColumn) << "40.0 kB";
     QTest::newRow("no stale time: empty") << int(SessionModel::StaleTimeColumn) << "";
+    QTest::newRow("queue: bytes and deltas held")
+        << int(SessionModel::QueueColumn) << "14.2 kB, 37 held";
 }
 
 void tst_SessionModel::cells()

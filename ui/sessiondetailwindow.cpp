@@ -53,6 +53,7 @@ QString figureName(int figure)
         QT_TRANSLATE_NOOP("OddsDesk::SessionDetailWindow", "Snapshot fallbacks"),
         QT_TRANSLATE_NOOP("OddsDesk::SessionDetailWindow", "Gaps"),
         QT_TRANSLATE_NOOP("OddsDesk::SessionDetailWindow", "Lag (sequences)"),
+        QT_TRANSLATE_NOOP("OddsDesk::SessionDetailWindow", "Queued"),
         QT_TRANSLATE_NOOP("OddsDesk::SessionDetailWindow", "Latency p50"),
         QT_TRANSLATE_NOOP("OddsDesk::SessionDetailWindow", "Latency p99"),
         QT_TRANSLATE_NOOP("OddsDesk::SessionDetailWindow", "Frames out"),
@@ -363,6 +364,7 @@ void SessionDetailWindow::showSummary(const SessionSummary &s)
     set(FallbacksFigure, QString::number(s.snapshotFallbacks));
     set(GapsFigure, QString::number(s.gaps));
     set(LagFigure, QString::number(s.lag));
+    set(QueueFigure, formatQueue(s.queuedBytes, s.owedDeltas));
     set(P50Figure, latencyText(s.latencyP50Us));
     set(P99Figure, latencyText(s.latencyP99Us));
     set(FramesFigure, formatCount(qint64(s.framesOut)));

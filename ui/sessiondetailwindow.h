@@ -90,6 +90,7 @@ private:
         FallbacksFigure,
         GapsFigure,
         LagFigure,
+        QueueFigure,
         P50Figure,
         P99Figure,
         FramesFigure,

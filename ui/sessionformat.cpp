@@ -60,6 +60,13 @@ QString formatBytes(double bytes)
         QString::number(value, 'f', value < 100 ? 1 : 0), QLatin1String(Units[unit]));
 }
 
+QString formatQueue(qint64 queuedBytes, int owedDeltas)
+{
+    if (owedDeltas <= 0)
+        return queuedBytes > 0 ? formatBytes(double(queuedBytes)) : QString();
+    return QStringLiteral("%1, %2 held").arg(formatBytes(double(queuedBytes))).arg(owedDeltas);
+}
+
 QString formatDuration(qint64 millis)
 {
     if (millis < 1000)

@@ -28,6 +28,9 @@ QColor sessionStateColor(SessionState state);
 QString formatLatencyMs(qint64 micros);
 /// "512 B", "14.2 kB", "3.1 MB", "1.2 GB" (powers of 1000).
 QString formatBytes(double bytes);
+/// A session's queue: "14.2 kB", "14.2 kB, 37 held" with deltas held back for it, and an
+/// empty string when nothing waits.
+QString formatQueue(qint64 queuedBytes, int owedDeltas);
 /// A duration for people: "850 ms", "4.2 s", "3 min 07 s", "2 h 05 min".
 QString formatDuration(qint64 millis);
 /// UTC wall time as the desk's local clock time, "HH:mm:ss".

@@ -165,6 +165,7 @@ void SessionInspector::setColumnWidths()
         {SessionModel::ResumesColumn, "999"},
         {SessionModel::FallbacksColumn, "999"},
         {SessionModel::LagColumn, "9999"},
+        {SessionModel::QueueColumn, "999.9 kB, 999 held"},
         {SessionModel::P50Column, "999.9"},
         {SessionModel::P99Column, "9999.9"},
         {SessionModel::FramesColumn, "9999999"},

@@ -147,6 +147,8 @@ QString SessionModel::numberText(const SessionSummary &session, int column)
         return QString::number(session.snapshotFallbacks);
     case LagColumn:
         return QString::number(session.lag);
+    case QueueColumn:
+        return formatQueue(session.queuedBytes, session.owedDeltas);
     case P50Column:
         return formatLatencyMs(session.latencyP50Us);
     case P99Column:
@@ -201,6 +203,8 @@ QVariant SessionModel::sortData(const SessionSummary &session, int column) const
         return session.snapshotFallbacks;
     case LagColumn:
         return session.lag;
+    case QueueColumn:
+        return session.queuedBytes;
     case P50Column:
         return session.latencyP50Us;
     case P99Column:
@@ -296,6 +300,8 @@ QVariant SessionModel::headerData(int section, Qt::Orientation orientation, int 
             return tr("Snapshots");
         case LagColumn:
             return tr("Lag");
+        case QueueColumn:
+            return tr("Queued");
         case P50Column:
             return tr("p50 ms");
         case P99Column:
@@ -324,6 +330,10 @@ QVariant SessionModel::headerData(int section, Qt::Orientation orientation, int 
             return tr("Comebacks that could not resume and got a fresh snapshot instead");
         case LagColumn:
             return tr("Head sequence minus the last sequence the client acknowledged");
+        case QueueColumn:
+            return tr("Bytes in the session's socket that the client has not taken yet, and "
+                      "deltas held back for it to go out as one; past the queue's bound the "
+                      "client is told it is too slow and resumes");
         case P50Column:
             return tr("Delivery latency over the session's recent deliveries: client receive "
                       "time minus engine commit time");
@@ -382,6 +392,11 @@ bool SessionModel::lessThan(int left, int right, int column) const
         break;
     case LagColumn:
         order = compare(a.lag, b.lag);
+        break;
+    case QueueColumn:
+        order = compare(a.queuedBytes, b.queuedBytes);
+        if (order == 0)
+            order = compare(a.owedDeltas, b.owedDeltas);
         break;
     case P50Column:
         order = compare(a.latencyP50Us, b.latencyP50Us);
@@ -456,6 +471,7 @@ quint32 SessionModel::changedColumns(const SessionSummary &was, const SessionSum
     mark(was.resumes != now.resumes, ResumesColumn);
     mark(was.snapshotFallbacks != now.snapshotFallbacks, FallbacksColumn);
     mark(was.lag != now.lag, LagColumn);
+    mark(was.queuedBytes != now.queuedBytes || was.owedDeltas != now.owedDeltas, QueueColumn);
     // p99 empty or not decides the p50 cell's tool tip too.
     mark(was.latencyP50Us != now.latencyP50Us || (was.latencyP99Us == 0) != (now.latencyP99Us == 0),
         P50Column);

@@ -34,6 +34,7 @@ public:
         ResumesColumn,
         FallbacksColumn,
         LagColumn,
+        QueueColumn,
         P50Column,
         P99Column,
         FramesColumn,

@@ -63,6 +63,8 @@ QJsonObject summaryObject(const SessionSummary &s)
     o.insert(QStringLiteral("snapshotFallbacks"), s.snapshotFallbacks);
     o.insert(QStringLiteral("gaps"), s.gaps);
     o.insert(QStringLiteral("lag"), qint64(s.lag));
+    o.insert(QStringLiteral("queuedBytes"), s.queuedBytes);
+    o.insert(QStringLiteral("owedDeltas"), s.owedDeltas);
     o.insert(QStringLiteral("latencyP50Ms"), millis(s.latencyP50Us));
     o.insert(QStringLiteral("latencyP99Ms"), millis(s.latencyP99Us));
     o.insert(QStringLiteral("framesOut"), qint64(s.framesOut));

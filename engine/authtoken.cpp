@@ -176,6 +176,9 @@ AuthResult verifyAuthToken(const QByteArray &key, const QString &token, qint64 n
 {
     if (key.size() < MinAuthKeyBytes)
         return failure(QStringLiteral("server cannot verify tokens"));
+    // The commonest mistake of a client writer, told as such rather than as a bad token.
+    if (token.isEmpty())
+        return failure(QStringLiteral("this feed needs a token and the hello carried none"));
     if (token.size() > MaxAuthTokenChars)
         return failure(QStringLiteral("token is longer than %1 characters").arg(MaxAuthTokenChars));
     if (!std::all_of(token.cbegin(), token.cend(), isBase64UrlOrDot))

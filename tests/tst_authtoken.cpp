@@ -164,7 +164,8 @@ void tst_AuthToken::rejected_data()
     QTest::newRow("payload missing") << good.mid(dot) << Malformed;
     QTest::newRow("no dot") << QString(good).remove(QLatin1Char('.')) << Malformed;
     QTest::newRow("three parts") << good + QStringLiteral(".AAAA") << Malformed;
-    QTest::newRow("empty") << QString() << Malformed;
+    QTest::newRow("none") << QString()
+                          << QStringLiteral("this feed needs a token and the hello carried none");
     QTest::newRow("padded base64") << good + QStringLiteral("=") << Malformed;
     QTest::newRow("plain base64 characters")
         << QString(good).replace(dot + 3, 2, QStringLiteral("+/")) << Malformed;

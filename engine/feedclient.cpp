@@ -531,11 +531,9 @@ qint64 FeedClient::measureLatency(qint64 commitUs, qint64 receivedUs)
 void FeedClient::handleError(const pb::Error &error)
 {
     const QString text = QString::fromStdString(error.message());
-    // Going away and overload are the server's normal ways of saying "later".
-    if (error.code() == pb::Error::CODE_GOING_AWAY || error.code() == pb::Error::CODE_OVERLOADED)
-        qCInfo(lcClient).noquote() << "server error" << int(error.code()) << text;
-    else
-        qCWarning(lcClient).noquote() << "server error" << int(error.code()) << text;
+    // Logged at info: serverError() below hands it to whoever shows it (the command-line
+    // client prints it), and a fleet of thousands must not write one line each.
+    qCInfo(lcClient).noquote() << "server error" << int(error.code()) << text;
     // Hints from the server, bounded so that a broken server cannot park us for long.
     if (error.code() == pb::Error::CODE_OVERLOADED)
         m_retryAfterMs = int(qMin<quint32>(error.retry_after_ms(), 300000));

@@ -513,9 +513,11 @@ BookData buildBook(const QVector<MatchRow> &rows)
     return book;
 }
 
+// A refusal is the caller's to show (the command line prints it, the window puts it in a
+// dialog); logged here at info only, so that it is not said twice.
 ImportReport failed(const QString &error)
 {
-    qCWarning(lcImport).noquote() << error;
+    qCInfo(lcImport).noquote() << error;
     ImportReport report;
     report.error = error;
     return report;
@@ -540,7 +542,7 @@ ImportReport refusedWithoutRows(const QString &sourceName, ImportReport report)
                            .arg(first.line)
                            .arg(first.reason);
     }
-    qCWarning(lcImport).noquote() << report.error;
+    qCInfo(lcImport).noquote() << report.error;
     return report;
 }
 

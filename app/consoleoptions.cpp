@@ -47,6 +47,24 @@ QString bookmakerChoices(const QString &defaultName)
     return names.join(QStringLiteral(", ")) + QStringLiteral(" or ") + last;
 }
 
+// An empty value is a slip (an unset shell variable, a stray =), never a choice: taken as
+// given, --auth-key-file "" would open the feed to anyone and --issue-token "" would start
+// the console instead of printing a token.
+QString emptyValueError(const QCommandLineParser &parser, const QList<QCommandLineOption> &options)
+{
+    for (const QCommandLineOption &option : options) {
+        if (option.valueName().isEmpty() || !parser.isSet(option))
+            continue;
+        for (const QString &value : parser.values(option)) {
+            if (value.trimmed().isEmpty()) {
+                return QStringLiteral("--%1 needs %2, not an empty value")
+                    .arg(option.names().first(), option.valueName());
+            }
+        }
+    }
+    return QString();
+}
+
 } // namespace
 
 QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *options)
@@ -167,11 +185,12 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
                        "less often, one shared frame for all, up to every MS; 0 never does "
                        "(default 0)."),
         QStringLiteral("MS"));
-    parser.addOptions({authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress,
-        networkThreads, eventLoop, ackPace, publishInterval});
-    parser.addOptions({helloRate, maxMessage, helloTimeout, telemetryRate});
-    parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
-        flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
+    const QList<QCommandLineOption> consoleOptions
+        = {authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress, networkThreads,
+            eventLoop, ackPace, publishInterval, helloRate, maxMessage, helloTimeout, telemetryRate,
+            data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate, flushMs,
+            heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed};
+    parser.addOptions(consoleOptions);
 
     if (!parser.parse(arguments))
         return parser.errorText();
@@ -187,6 +206,8 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         return QStringLiteral("unexpected argument \"%1\"; see --help")
             .arg(parser.positionalArguments().first());
     }
+    if (const QString error = emptyValueError(parser, consoleOptions); !error.isEmpty())
+        return error;
 
     options->headless = parser.isSet(headless);
     options->demo = parser.isSet(demo);
@@ -195,8 +216,14 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         return QStringLiteral("--tls-cert and --tls-key go together");
     options->engine.server.tlsCertificatePath = parser.value(tlsCert);
     options->engine.server.tlsKeyPath = parser.value(tlsKey);
-    for (const QString &origin : parser.value(origins).split(QLatin1Char(','), Qt::SkipEmptyParts))
-        options->engine.server.allowedOrigins.append(origin.trimmed());
+    for (const QString &origin : parser.value(origins).split(QLatin1Char(','))) {
+        if (!origin.trimmed().isEmpty())
+            options->engine.server.allowedOrigins.append(origin.trimmed());
+    }
+    // No origin at all would leave the feed open to every origin, the opposite of the ask.
+    if (parser.isSet(origins) && options->engine.server.allowedOrigins.isEmpty())
+        return QStringLiteral("--allowed-origins needs at least one origin, such as "
+                              "https://desk.example.com");
     const QString perAddressError = readIntOption(
         parser, perAddress, 0, 1000000, &options->engine.server.maxConnectionsPerAddress);
     if (!perAddressError.isEmpty())
@@ -261,8 +288,6 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     }
     options->importPath = parser.value(import);
     options->bookmaker = parser.value(bookmaker);
-    if (parser.isSet(import) && options->importPath.trimmed().isEmpty())
-        return QStringLiteral("--import needs the path of a season file");
 
     OddsDesk::EngineConfig &engine = options->engine;
     if (!engine.server.bindAddress.setAddress(parser.value(bind)))

@@ -126,6 +126,7 @@ class tst_Headless : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase();
     void servesTheImportedSeason();
     void importWithoutEventsKeepsTheStoredBook_data();
     void importWithoutEventsKeepsTheStoredBook();
@@ -147,7 +148,20 @@ private Q_SLOTS:
     void everyFlagIsInTheReadme();
     void helpNamesEveryBookmaker();
     void sessionManagerArgumentIsLeftToQt();
+
+private:
+    QTemporaryDir m_files;
+    QString m_keyPath; // a usable authentication key, for rows that need one
 };
+
+void tst_Headless::initTestCase()
+{
+    QVERIFY(m_files.isValid());
+    m_keyPath = m_files.filePath(QStringLiteral("feed.key"));
+    QFile key(m_keyPath);
+    QVERIFY(key.open(QIODevice::WriteOnly));
+    key.write(QByteArray(40, 'k'));
+}
 
 void tst_Headless::servesTheImportedSeason()
 {
@@ -658,6 +672,19 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--max-publish-interval-ms", "-1"} << "--max-publish-interval-ms";
     QTest::newRow("publish interval not a number")
         << QStringList {"--max-publish-interval-ms", "soon"} << "--max-publish-interval-ms";
+
+    // An empty value is a mistake, not the option left out.
+    QTest::newRow("empty token user") << QStringList {"--issue-token", "", "--auth-key-file",
+        m_keyPath} << "--issue-token needs USER";
+    QTest::newRow("empty key file")
+        << QStringList {"--auth-key-file", ""} << "--auth-key-file needs PATH";
+    QTest::newRow("empty recording") << QStringList {"--replay", ""} << "--replay needs PATH";
+    QTest::newRow("empty catalogue")
+        << QStringList {"--replay", Recording, "--catalogue", ""} << "--catalogue needs PATH";
+    QTest::newRow("empty certificate")
+        << QStringList {"--tls-cert", "", "--tls-key", ""} << "--tls-cert needs PATH";
+    QTest::newRow("no origin in the list")
+        << QStringList {"--allowed-origins", " , "} << "--allowed-origins needs";
 }
 
 void tst_Headless::everyFlagIsInTheReadme()
@@ -719,8 +746,15 @@ void tst_Headless::badCommandLine()
     QFETCH(QStringList, arguments);
     QFETCH(QString, message);
 
+    // Its own folder and free ports: a mistake that were taken for a good command line would
+    // start a console, which must touch neither the user's book nor the default ports.
+    QTemporaryDir data;
     QProcess process;
-    process.start(Console, QStringList {QStringLiteral("--headless")} + arguments);
+    process.start(Console,
+        QStringList {QStringLiteral("--headless"), QStringLiteral("--data"), data.path(),
+            QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--http-port"),
+            QStringLiteral("-1")}
+            + arguments);
     QVERIFY(process.waitForFinished(20000));
     QVERIFY(process.exitCode() != 0);
     const QString errors = QString::fromUtf8(process.readAllStandardError());

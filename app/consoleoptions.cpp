@@ -8,6 +8,7 @@
 #include <QTextStream>
 
 #include <cstdlib>
+#include <initializer_list>
 
 QStringList commandLineArguments(int argc, char **argv)
 {
@@ -65,6 +66,27 @@ QString emptyValueError(const QCommandLineParser &parser, const QList<QCommandLi
     return QString();
 }
 
+// An option that only shapes another one's work, and alone would be ignored without a word.
+struct DependentOption
+{
+    const QCommandLineOption &option;
+    const QCommandLineOption &needs;
+    const char *why;
+};
+
+QString dependentOptionError(
+    const QCommandLineParser &parser, std::initializer_list<DependentOption> list)
+{
+    for (const DependentOption &dependent : list) {
+        if (parser.isSet(dependent.option) && !parser.isSet(dependent.needs)) {
+            return QStringLiteral("--%1 needs --%2: %3")
+                .arg(dependent.option.names().first(), dependent.needs.names().first(),
+                    QLatin1String(dependent.why));
+        }
+    }
+    return QString();
+}
+
 } // namespace
 
 QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *options)
@@ -84,7 +106,8 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("Load a football-data.co.uk season file."), QStringLiteral("PATH"));
     const QString defaultBookmaker = ConsoleOptions().bookmaker;
     const QCommandLineOption bookmaker(QStringLiteral("bookmaker"),
-        QStringLiteral("Whose 1X2 prices to import: %1.").arg(bookmakerChoices(defaultBookmaker)),
+        QStringLiteral("With --import: whose 1X2 prices to take: %1.")
+            .arg(bookmakerChoices(defaultBookmaker)),
         QStringLiteral("NAME"), defaultBookmaker);
     const QCommandLineOption bind(QStringLiteral("bind"),
         QStringLiteral("Address to listen on (default 127.0.0.1)."), QStringLiteral("ADDRESS"),
@@ -117,12 +140,13 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("Replay a recorded Betfair Exchange Stream file into the book."),
         QStringLiteral("PATH"));
     const QCommandLineOption catalogue(QStringLiteral("catalogue"),
-        QStringLiteral("The recording's market catalogue, for runner names (default: the file "
-                       "beside it with the same market id)."),
+        QStringLiteral("With --replay: the recording's market catalogue, for runner names "
+                       "(default: the file beside it with the same market id)."),
         QStringLiteral("PATH"));
     const QCommandLineOption speed(QStringLiteral("speed"),
-        QStringLiteral("Replay speed: 1 is as recorded, 10 ten times faster, 0 as fast as "
-                       "possible (default 1)."),
+        QStringLiteral(
+            "With --replay: the replay's speed; 1 is as recorded, 10 ten times faster, 0 as "
+            "fast as possible (default 1)."),
         QStringLiteral("X"));
     const QCommandLineOption demo(QStringLiteral("demo"),
         QStringLiteral("The demo: the generated book, the price simulator and a fleet of "
@@ -139,7 +163,7 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("Print a token for USER, signed with --auth-key-file, and exit."),
         QStringLiteral("USER"));
     const QCommandLineOption validFor(QStringLiteral("valid-for"),
-        QStringLiteral("Lifetime of an issued token in seconds (default 86400)."),
+        QStringLiteral("With --issue-token: the token's lifetime in seconds (default 86400)."),
         QStringLiteral("SECONDS"));
     const QCommandLineOption tlsCert(QStringLiteral("tls-cert"),
         QStringLiteral("Serve wss:// with this PEM certificate (with --tls-key)."),
@@ -321,5 +345,10 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     engine.httpOptional = !parser.isSet(httpPort);
     if (!(error = readIntOption(parser, httpPort, -1, 65535, &engine.httpPort)).isEmpty())
         return error;
-    return QString();
+
+    return dependentOptionError(parser,
+        {{bookmaker, import, "it chooses whose prices the import takes"},
+            {speed, replay, "it is the replay's speed"},
+            {catalogue, replay, "it names the replayed market's runners"},
+            {validFor, issueToken, "it is the issued token's lifetime"}});
 }

@@ -685,6 +685,16 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--tls-cert", "", "--tls-key", ""} << "--tls-cert needs PATH";
     QTest::newRow("no origin in the list")
         << QStringList {"--allowed-origins", " , "} << "--allowed-origins needs";
+
+    // Options that only shape another one's work are refused without it.
+    QTest::newRow("bookmaker without import")
+        << QStringList {"--bookmaker", "PS"} << "--bookmaker needs --import";
+    QTest::newRow("speed without replay")
+        << QStringList {"--speed", "2"} << "--speed needs --replay";
+    QTest::newRow("catalogue without replay")
+        << QStringList {"--catalogue", Recording} << "--catalogue needs --replay";
+    QTest::newRow("lifetime without token")
+        << QStringList {"--valid-for", "60"} << "--valid-for needs --issue-token";
 }
 
 void tst_Headless::everyFlagIsInTheReadme()

@@ -48,6 +48,25 @@ QString bookmakerChoices(const QString &defaultName)
     return names.join(QStringLiteral(", ")) + QStringLiteral(" or ") + last;
 }
 
+// What the parser could not read, in a sentence. Qt's own options are single-dash words
+// (-platform, -style) meant for an application object the console makes only later, if at
+// all; the parser reports them as unknown words, which are named here with what to use.
+QString parseError(const QCommandLineParser &parser, const QStringList &arguments)
+{
+    for (const QString &name : parser.unknownOptionNames()) {
+        const QString word = QLatin1Char('-') + name;
+        for (const QString &argument : arguments.mid(1)) {
+            if (argument == word || argument.startsWith(word + QLatin1Char('='))) {
+                return QStringLiteral("%1 is not an option of the console, and Qt's own "
+                                      "options such as -platform or -style are not taken: set "
+                                      "QT_QPA_PLATFORM or QT_STYLE_OVERRIDE instead")
+                    .arg(word);
+            }
+        }
+    }
+    return parser.errorText();
+}
+
 // An empty value is a slip (an unset shell variable, a stray =), never a choice: taken as
 // given, --auth-key-file "" would open the feed to anyone and --issue-token "" would start
 // the console instead of printing a token.
@@ -215,9 +234,12 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
             data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate, flushMs,
             heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed};
     parser.addOptions(consoleOptions);
+    // Read whole: -style is one unknown word that can be named, not five unknown letters (and
+    // -port, one of ours with a single dash, is read as --port).
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
 
     if (!parser.parse(arguments))
-        return parser.errorText();
+        return parseError(parser, arguments);
     if (parser.isSet(help)) {
         // Without an application object Qt's help cannot know the program's name.
         QTextStream(stdout) << parser.helpText().replace(

@@ -695,6 +695,11 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--catalogue", Recording} << "--catalogue needs --replay";
     QTest::newRow("lifetime without token")
         << QStringList {"--valid-for", "60"} << "--valid-for needs --issue-token";
+
+    // Qt's own single-dash options are named whole, with what to set instead.
+    QTest::newRow("Qt's style option") << QStringList {"-style", "fusion"} << "QT_STYLE_OVERRIDE";
+    QTest::newRow("Qt's platform option")
+        << QStringList {"-platform", "offscreen"} << "QT_QPA_PLATFORM";
 }
 
 void tst_Headless::everyFlagIsInTheReadme()

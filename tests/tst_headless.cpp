@@ -790,6 +790,8 @@ void tst_Headless::noDisplayNeededWithoutAWindow_data()
     QTest::newRow("help") << QStringList {"--help"} << 0 << "--headless";
     QTest::newRow("version") << QStringList {"--version"} << 0 << "oddsdesk";
     QTest::newRow("token") << QStringList {"--issue-token", "bob"} << 0 << ".";
+    // A console with a window, and nowhere to open it, says so instead of aborting in Qt.
+    QTest::newRow("window") << QStringList {} << 2 << "no display";
 }
 
 // Without --headless the console wants a window, and so a display; what ends before any

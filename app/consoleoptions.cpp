@@ -8,6 +8,7 @@
 #include <QTextStream>
 
 #include <cstdlib>
+#include <initializer_list>
 
 QStringList commandLineArguments(int argc, char **argv)
 {
@@ -47,6 +48,64 @@ QString bookmakerChoices(const QString &defaultName)
     return names.join(QStringLiteral(", ")) + QStringLiteral(" or ") + last;
 }
 
+// What the parser could not read, in a sentence. Qt's own options are single-dash words
+// (-platform, -style) meant for an application object the console makes only later, if at
+// all; the parser reports them as unknown words, which are named here with what to use.
+QString parseError(const QCommandLineParser &parser, const QStringList &arguments)
+{
+    for (const QString &name : parser.unknownOptionNames()) {
+        const QString word = QLatin1Char('-') + name;
+        for (const QString &argument : arguments.mid(1)) {
+            if (argument == word || argument.startsWith(word + QLatin1Char('='))) {
+                return QStringLiteral("%1 is not an option of the console, and Qt's own "
+                                      "options such as -platform or -style are not taken: set "
+                                      "QT_QPA_PLATFORM or QT_STYLE_OVERRIDE instead")
+                    .arg(word);
+            }
+        }
+    }
+    return parser.errorText();
+}
+
+// An empty value is a slip (an unset shell variable, a stray =), never a choice: taken as
+// given, --auth-key-file "" would open the feed to anyone and --issue-token "" would start
+// the console instead of printing a token.
+QString emptyValueError(const QCommandLineParser &parser, const QList<QCommandLineOption> &options)
+{
+    for (const QCommandLineOption &option : options) {
+        if (option.valueName().isEmpty() || !parser.isSet(option))
+            continue;
+        for (const QString &value : parser.values(option)) {
+            if (value.trimmed().isEmpty()) {
+                return QStringLiteral("--%1 needs %2, not an empty value")
+                    .arg(option.names().first(), option.valueName());
+            }
+        }
+    }
+    return QString();
+}
+
+// An option that only shapes another one's work, and alone would be ignored without a word.
+struct DependentOption
+{
+    const QCommandLineOption &option;
+    const QCommandLineOption &needs;
+    const char *why;
+};
+
+QString dependentOptionError(
+    const QCommandLineParser &parser, std::initializer_list<DependentOption> list)
+{
+    for (const DependentOption &dependent : list) {
+        if (parser.isSet(dependent.option) && !parser.isSet(dependent.needs)) {
+            return QStringLiteral("--%1 needs --%2: %3")
+                .arg(dependent.option.names().first(), dependent.needs.names().first(),
+                    QLatin1String(dependent.why));
+        }
+    }
+    return QString();
+}
+
 } // namespace
 
 QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *options)
@@ -66,7 +125,8 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("Load a football-data.co.uk season file."), QStringLiteral("PATH"));
     const QString defaultBookmaker = ConsoleOptions().bookmaker;
     const QCommandLineOption bookmaker(QStringLiteral("bookmaker"),
-        QStringLiteral("Whose 1X2 prices to import: %1.").arg(bookmakerChoices(defaultBookmaker)),
+        QStringLiteral("With --import: whose 1X2 prices to take: %1.")
+            .arg(bookmakerChoices(defaultBookmaker)),
         QStringLiteral("NAME"), defaultBookmaker);
     const QCommandLineOption bind(QStringLiteral("bind"),
         QStringLiteral("Address to listen on (default 127.0.0.1)."), QStringLiteral("ADDRESS"),
@@ -99,12 +159,13 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("Replay a recorded Betfair Exchange Stream file into the book."),
         QStringLiteral("PATH"));
     const QCommandLineOption catalogue(QStringLiteral("catalogue"),
-        QStringLiteral("The recording's market catalogue, for runner names (default: the file "
-                       "beside it with the same market id)."),
+        QStringLiteral("With --replay: the recording's market catalogue, for runner names "
+                       "(default: the file beside it with the same market id)."),
         QStringLiteral("PATH"));
     const QCommandLineOption speed(QStringLiteral("speed"),
-        QStringLiteral("Replay speed: 1 is as recorded, 10 ten times faster, 0 as fast as "
-                       "possible (default 1)."),
+        QStringLiteral(
+            "With --replay: the replay's speed; 1 is as recorded, 10 ten times faster, 0 as "
+            "fast as possible (default 1)."),
         QStringLiteral("X"));
     const QCommandLineOption demo(QStringLiteral("demo"),
         QStringLiteral("The demo: the generated book, the price simulator and a fleet of "
@@ -121,7 +182,7 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("Print a token for USER, signed with --auth-key-file, and exit."),
         QStringLiteral("USER"));
     const QCommandLineOption validFor(QStringLiteral("valid-for"),
-        QStringLiteral("Lifetime of an issued token in seconds (default 86400)."),
+        QStringLiteral("With --issue-token: the token's lifetime in seconds (default 86400)."),
         QStringLiteral("SECONDS"));
     const QCommandLineOption tlsCert(QStringLiteral("tls-cert"),
         QStringLiteral("Serve wss:// with this PEM certificate (with --tls-key)."),
@@ -167,14 +228,18 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
                        "less often, one shared frame for all, up to every MS; 0 never does "
                        "(default 0)."),
         QStringLiteral("MS"));
-    parser.addOptions({authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress,
-        networkThreads, eventLoop, ackPace, publishInterval});
-    parser.addOptions({helloRate, maxMessage, helloTimeout, telemetryRate});
-    parser.addOptions({data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate,
-        flushMs, heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed});
+    const QList<QCommandLineOption> consoleOptions
+        = {authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress, networkThreads,
+            eventLoop, ackPace, publishInterval, helloRate, maxMessage, helloTimeout, telemetryRate,
+            data, demo, headless, import, bookmaker, bind, port, simulate, simulateRate, flushMs,
+            heartbeatMs, retentionS, httpPort, httpBind, replay, catalogue, speed};
+    parser.addOptions(consoleOptions);
+    // Read whole: -style is one unknown word that can be named, not five unknown letters (and
+    // -port, one of ours with a single dash, is read as --port).
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
 
     if (!parser.parse(arguments))
-        return parser.errorText();
+        return parseError(parser, arguments);
     if (parser.isSet(help)) {
         // Without an application object Qt's help cannot know the program's name.
         QTextStream(stdout) << parser.helpText().replace(
@@ -187,6 +252,8 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         return QStringLiteral("unexpected argument \"%1\"; see --help")
             .arg(parser.positionalArguments().first());
     }
+    if (const QString error = emptyValueError(parser, consoleOptions); !error.isEmpty())
+        return error;
 
     options->headless = parser.isSet(headless);
     options->demo = parser.isSet(demo);
@@ -195,8 +262,14 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         return QStringLiteral("--tls-cert and --tls-key go together");
     options->engine.server.tlsCertificatePath = parser.value(tlsCert);
     options->engine.server.tlsKeyPath = parser.value(tlsKey);
-    for (const QString &origin : parser.value(origins).split(QLatin1Char(','), Qt::SkipEmptyParts))
-        options->engine.server.allowedOrigins.append(origin.trimmed());
+    for (const QString &origin : parser.value(origins).split(QLatin1Char(','))) {
+        if (!origin.trimmed().isEmpty())
+            options->engine.server.allowedOrigins.append(origin.trimmed());
+    }
+    // No origin at all would leave the feed open to every origin, the opposite of the ask.
+    if (parser.isSet(origins) && options->engine.server.allowedOrigins.isEmpty())
+        return QStringLiteral("--allowed-origins needs at least one origin, such as "
+                              "https://desk.example.com");
     const QString perAddressError = readIntOption(
         parser, perAddress, 0, 1000000, &options->engine.server.maxConnectionsPerAddress);
     if (!perAddressError.isEmpty())
@@ -261,8 +334,6 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     }
     options->importPath = parser.value(import);
     options->bookmaker = parser.value(bookmaker);
-    if (parser.isSet(import) && options->importPath.trimmed().isEmpty())
-        return QStringLiteral("--import needs the path of a season file");
 
     OddsDesk::EngineConfig &engine = options->engine;
     if (!engine.server.bindAddress.setAddress(parser.value(bind)))
@@ -296,5 +367,10 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     engine.httpOptional = !parser.isSet(httpPort);
     if (!(error = readIntOption(parser, httpPort, -1, 65535, &engine.httpPort)).isEmpty())
         return error;
-    return QString();
+
+    return dependentOptionError(parser,
+        {{bookmaker, import, "it chooses whose prices the import takes"},
+            {speed, replay, "it is the replay's speed"},
+            {catalogue, replay, "it names the replayed market's runners"},
+            {validFor, issueToken, "it is the issued token's lifetime"}});
 }

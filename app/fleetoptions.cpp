@@ -40,6 +40,19 @@ QString readUpstream(const QUrl &url, FleetOptions *options)
     return QString();
 }
 
+// A moment of the run (--drop-at 10) at or past its end would never come: a mistake, refused
+// rather than a run that silently does less than asked. 0 is the option not given.
+QString momentError(const QCommandLineOption &option, int seconds, int durationS)
+{
+    if (seconds < durationS)
+        return QString();
+    return QStringLiteral("--%1 %2 would never come: the run ends after --duration %3; give "
+                          "fewer seconds than that")
+        .arg(option.names().first())
+        .arg(seconds)
+        .arg(durationS);
+}
+
 } // namespace
 
 QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
@@ -140,6 +153,12 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
         return error;
     if (!(error = readIntOption(parser, measureAfter, 1, MaxDurationS, &options->measureAfterS))
              .isEmpty())
+        return error;
+    if (!(error = momentError(dropAt, options->dropAtS, options->durationS)).isEmpty())
+        return error;
+    if (!(error = momentError(blackholeAt, options->blackholeAtS, options->durationS)).isEmpty())
+        return error;
+    if (!(error = momentError(measureAfter, options->measureAfterS, options->durationS)).isEmpty())
         return error;
     if (!(error = readIntOption(parser, ackInterval, 0, MaxAckIntervalMs, &options->ackIntervalMs))
              .isEmpty())

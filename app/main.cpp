@@ -76,6 +76,18 @@ QString replayFilesError(const ConsoleOptions &options)
     return QString();
 }
 
+// Whether a console with a window has nowhere to open it. On Linux Qt then aborts in its
+// platform plugin, advising a reinstall; an explicit QT_QPA_PLATFORM is the user's choice.
+bool displayMissing()
+{
+#ifdef Q_OS_LINUX
+    return !qEnvironmentVariableIsSet("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY")
+        && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY");
+#else
+    return false;
+#endif
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -107,6 +119,12 @@ int main(int argc, char **argv)
             = QDateTime::currentMSecsSinceEpoch() + qint64(options.tokenValidForS) * 1000;
         QTextStream(stdout) << issueAuthToken(options.engine.server.authKey, claims) << Qt::endl;
         return 0;
+    }
+    if (!options.headless && displayMissing()) {
+        err() << "oddsdesk: no display to open the desk's window on: set DISPLAY, or use "
+                 "--headless, or QT_QPA_PLATFORM=offscreen"
+              << Qt::endl;
+        return 2;
     }
     if (options.engine.server.authKey.isEmpty()) {
         err() << "oddsdesk: the feed is open: without --auth-key-file anyone who can reach it "

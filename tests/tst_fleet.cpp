@@ -309,6 +309,14 @@ void tst_Fleet::badCommandLine_data()
         ""} << "--name";
     QTest::newRow("unknown flag") << QStringList {url, "--sessions", "1", "--duration", "1",
         "--frobnicate"} << "frobnicate";
+    // A moment of the run must fall within it.
+    QTest::newRow("drop after the run") << QStringList {url, "--sessions", "1", "--duration", "2",
+        "--drop-at", "3"} << "--drop-at 3";
+    QTest::newRow("blackhole at the end") << QStringList {url, "--sessions", "1", "--duration", "2",
+        "--profile", "urban-4g", "--blackhole-at", "2"}
+                                          << "--blackhole-at 2";
+    QTest::newRow("measuring after the run") << QStringList {url, "--sessions", "1", "--duration",
+        "2", "--measure-after", "5"} << "--measure-after 5";
     // More than any one process here may open: refused before a single connection.
     QTest::newRow("more sessions than the machine allows")
         << QStringList {url, "--sessions", "1000000", "--duration", "1"} << "--sessions 1000000";

@@ -126,6 +126,7 @@ class tst_Headless : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase();
     void servesTheImportedSeason();
     void importWithoutEventsKeepsTheStoredBook_data();
     void importWithoutEventsKeepsTheStoredBook();
@@ -147,7 +148,20 @@ private Q_SLOTS:
     void everyFlagIsInTheReadme();
     void helpNamesEveryBookmaker();
     void sessionManagerArgumentIsLeftToQt();
+
+private:
+    QTemporaryDir m_files;
+    QString m_keyPath; // a usable authentication key, for rows that need one
 };
+
+void tst_Headless::initTestCase()
+{
+    QVERIFY(m_files.isValid());
+    m_keyPath = m_files.filePath(QStringLiteral("feed.key"));
+    QFile key(m_keyPath);
+    QVERIFY(key.open(QIODevice::WriteOnly));
+    key.write(QByteArray(40, 'k'));
+}
 
 void tst_Headless::servesTheImportedSeason()
 {
@@ -658,6 +672,34 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--max-publish-interval-ms", "-1"} << "--max-publish-interval-ms";
     QTest::newRow("publish interval not a number")
         << QStringList {"--max-publish-interval-ms", "soon"} << "--max-publish-interval-ms";
+
+    // An empty value is a mistake, not the option left out.
+    QTest::newRow("empty token user") << QStringList {"--issue-token", "", "--auth-key-file",
+        m_keyPath} << "--issue-token needs USER";
+    QTest::newRow("empty key file")
+        << QStringList {"--auth-key-file", ""} << "--auth-key-file needs PATH";
+    QTest::newRow("empty recording") << QStringList {"--replay", ""} << "--replay needs PATH";
+    QTest::newRow("empty catalogue")
+        << QStringList {"--replay", Recording, "--catalogue", ""} << "--catalogue needs PATH";
+    QTest::newRow("empty certificate")
+        << QStringList {"--tls-cert", "", "--tls-key", ""} << "--tls-cert needs PATH";
+    QTest::newRow("no origin in the list")
+        << QStringList {"--allowed-origins", " , "} << "--allowed-origins needs";
+
+    // Options that only shape another one's work are refused without it.
+    QTest::newRow("bookmaker without import")
+        << QStringList {"--bookmaker", "PS"} << "--bookmaker needs --import";
+    QTest::newRow("speed without replay")
+        << QStringList {"--speed", "2"} << "--speed needs --replay";
+    QTest::newRow("catalogue without replay")
+        << QStringList {"--catalogue", Recording} << "--catalogue needs --replay";
+    QTest::newRow("lifetime without token")
+        << QStringList {"--valid-for", "60"} << "--valid-for needs --issue-token";
+
+    // Qt's own single-dash options are named whole, with what to set instead.
+    QTest::newRow("Qt's style option") << QStringList {"-style", "fusion"} << "QT_STYLE_OVERRIDE";
+    QTest::newRow("Qt's platform option")
+        << QStringList {"-platform", "offscreen"} << "QT_QPA_PLATFORM";
 }
 
 void tst_Headless::everyFlagIsInTheReadme()
@@ -719,8 +761,15 @@ void tst_Headless::badCommandLine()
     QFETCH(QStringList, arguments);
     QFETCH(QString, message);
 
+    // Its own folder and free ports: a mistake that were taken for a good command line would
+    // start a console, which must touch neither the user's book nor the default ports.
+    QTemporaryDir data;
     QProcess process;
-    process.start(Console, QStringList {QStringLiteral("--headless")} + arguments);
+    process.start(Console,
+        QStringList {QStringLiteral("--headless"), QStringLiteral("--data"), data.path(),
+            QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--http-port"),
+            QStringLiteral("-1")}
+            + arguments);
     QVERIFY(process.waitForFinished(20000));
     QVERIFY(process.exitCode() != 0);
     const QString errors = QString::fromUtf8(process.readAllStandardError());
@@ -741,6 +790,8 @@ void tst_Headless::noDisplayNeededWithoutAWindow_data()
     QTest::newRow("help") << QStringList {"--help"} << 0 << "--headless";
     QTest::newRow("version") << QStringList {"--version"} << 0 << "oddsdesk";
     QTest::newRow("token") << QStringList {"--issue-token", "bob"} << 0 << ".";
+    // A console with a window, and nowhere to open it, says so instead of aborting in Qt.
+    QTest::newRow("window") << QStringList {} << 2 << "no display";
 }
 
 // Without --headless the console wants a window, and so a display; what ends before any

@@ -14,6 +14,7 @@
 #include <QApplication>
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QFile>
 #include <QFileInfo>
 #include <QIcon>
 #include <QMessageBox>
@@ -55,25 +56,28 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
     return true;
 }
 
+// Why the file \a what names cannot be read ("the recording PATH is a folder, not a file",
+// "cannot read the recording PATH: No such file or directory"), or an empty string.
+QString unreadableFileError(const QString &what, const QString &path)
+{
+    if (QFileInfo(path).isDir())
+        return QStringLiteral("the %1 %2 is a folder, not a file").arg(what, path);
+    // Opening it is the one way to learn why it cannot be read, in the system's words.
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return QStringLiteral("cannot read the %1 %2: %3").arg(what, path, file.errorString());
+    return QString();
+}
+
 // What is wrong with the files --replay and --catalogue name, found before anything starts;
 // what is wrong inside them is found when the replay loads them.
 QString replayFilesError(const ConsoleOptions &options)
 {
-    const QFileInfo recording(options.replayPath);
-    if (recording.isDir())
-        return QStringLiteral("the recording %1 is a folder, not a file").arg(options.replayPath);
-    if (!recording.isReadable())
-        return QStringLiteral("cannot read the recording %1").arg(options.replayPath);
-    if (options.replayCatalogue.isEmpty())
-        return QString(); // the replay looks for one beside the recording
-    const QFileInfo catalogue(options.replayCatalogue);
-    if (catalogue.isDir()) {
-        return QStringLiteral("the catalogue %1 is a folder, not a file")
-            .arg(options.replayCatalogue);
-    }
-    if (!catalogue.isReadable())
-        return QStringLiteral("cannot read the catalogue %1").arg(options.replayCatalogue);
-    return QString();
+    const QString recordingError
+        = unreadableFileError(QStringLiteral("recording"), options.replayPath);
+    if (!recordingError.isEmpty() || options.replayCatalogue.isEmpty())
+        return recordingError; // without --catalogue the replay looks for one beside it
+    return unreadableFileError(QStringLiteral("catalogue"), options.replayCatalogue);
 }
 
 } // namespace

@@ -136,6 +136,7 @@ private Q_SLOTS:
     void metricsEndpointForOperators();
     void refusalsAreCountedAndLoggedSparingly();
     void replaysTheExchangeRecording();
+    void replayOfOneLineCountsOneLine();
     void replayThatCannotLoadStopsTheConsole_data();
     void replayThatCannotLoadStopsTheConsole();
     void killedConsoleRestartsWithWhatClientsHad();
@@ -485,6 +486,28 @@ void tst_Headless::replaysTheExchangeRecording()
     client.stop();
 }
 
+// The console counts what it replays in words that agree with the count.
+void tst_Headless::replayOfOneLineCountsOneLine()
+{
+    QFile recording(Recording);
+    QVERIFY(recording.open(QIODevice::ReadOnly));
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("stream.jsonl"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(recording.readLine()); // the market's first definition
+    file.close();
+
+    HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("-1"),
+        QStringLiteral("--replay"), path, QStringLiteral("--speed"), QStringLiteral("0")});
+    QVERIFY2(console.waitForUrl().isValid(), qPrintable(console.errors()));
+    QString errors;
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        (errors += console.errors()).contains(QStringLiteral("replay finished: 1 line\n")),
+        qPrintable(errors), 10000);
+    QVERIFY2(errors.contains(QStringLiteral("stream.jsonl (1 line)")), qPrintable(errors));
+}
+
 void tst_Headless::replayThatCannotLoadStopsTheConsole_data()
 {
     QTest::addColumn<QByteArray>("recording"); // empty: the real recording
@@ -495,6 +518,10 @@ void tst_Headless::replayThatCannotLoadStopsTheConsole_data()
         << QByteArray() << QByteArray("not a catalogue") << "cannot be used";
     QTest::newRow("recording without messages")
         << QByteArray("\n\n") << QByteArray() << "holds no messages";
+    QTest::newRow("recording without a market change")
+        << QByteArray("garbage\n{\"op\":\"status\"}\n") << QByteArray()
+        << "none of its 2 lines is a market change the replay can use. Line 1: The line is not "
+           "valid JSON";
 }
 
 // What is wrong inside a recording or its catalogue is found only once the feed listens;
@@ -640,11 +667,13 @@ void tst_Headless::badCommandLine_data()
     QTest::newRow("replay speed not a number")
         << QStringList {"--speed", "fast"} << "--speed takes";
     QTest::newRow("missing recording")
-        << QStringList {"--replay", "/nonexistent/stream.jsonl"} << "/nonexistent/stream.jsonl";
+        << QStringList {"--replay", "/nonexistent/stream.jsonl"}
+        << "cannot read the recording /nonexistent/stream.jsonl: No such file or directory";
     QTest::newRow("recording is a folder")
         << QStringList {"--replay", ODDSDESK_SHARED_DATA_DIR} << "is a folder, not a file";
-    QTest::newRow("missing catalogue") << QStringList {"--replay", Recording, "--catalogue",
-        "/nonexistent/catalogue.json"} << "cannot read the catalogue /nonexistent/catalogue.json";
+    QTest::newRow("missing catalogue")
+        << QStringList {"--replay", Recording, "--catalogue", "/nonexistent/catalogue.json"}
+        << "cannot read the catalogue /nonexistent/catalogue.json: No such file or directory";
     QTest::newRow("missing key file")
         << QStringList {"--auth-key-file", "/nonexistent/feed.key"} << "/nonexistent/feed.key";
     QTest::newRow("token without a key")

@@ -2,6 +2,7 @@
 // --headless the engine alone.
 
 #include "consoleoptions.h"
+#include "counted.h"
 #include "demobook.h"
 #include "authtoken.h"
 #include "demofleet.h"
@@ -19,6 +20,7 @@
 #include <QIcon>
 #include <QMessageBox>
 #include <QSettings>
+#include <QStringList>
 #include <QTextStream>
 
 #include <memory>
@@ -42,16 +44,28 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
         return true;
     }
     const ImportReport report = importFootballData(options.importPath, options.bookmaker);
-    for (const ImportIssue &issue : report.skipped)
-        err() << options.importPath << ":" << issue.line << ": skipped: " << issue.reason
-              << Qt::endl;
+    qsizetype skipped = 0;
+    for (const ImportIssue &issue : report.issues) {
+        // A row kept without its over/under market is in the book: a warning, not a skip.
+        err() << options.importPath << ":" << issue.line
+              << (issue.isSkipped() ? ": skipped: " : ": warning: ") << issue.reason << Qt::endl;
+        skipped += issue.isSkipped() ? 1 : 0;
+    }
     if (!report.ok()) {
         err() << "oddsdesk: " << report.error << Qt::endl;
         return false;
     }
-    err() << "imported " << report.book.events.size() << " events and "
-          << report.book.markets.size() << " markets from " << options.importPath << " ("
-          << report.skipped.size() << " lines with problems, listed above)" << Qt::endl;
+    err() << "imported " << counted(report.book.events.size(), u"event", u"events") << " and "
+          << counted(report.book.markets.size(), u"market", u"markets") << " from "
+          << options.importPath;
+    QStringList issues;
+    if (skipped > 0)
+        issues << counted(skipped, u"row", u"rows") + QStringLiteral(" skipped");
+    if (const qsizetype warnings = report.issues.size() - skipped; warnings > 0)
+        issues << counted(warnings, u"warning", u"warnings");
+    if (!issues.isEmpty())
+        err() << " (" << issues.join(QStringLiteral(", ")) << ", listed above)";
+    err() << Qt::endl;
     *book = report.book;
     return true;
 }

@@ -127,6 +127,7 @@ class tst_Headless : public QObject
 
 private Q_SLOTS:
     void servesTheImportedSeason();
+    void importListsSkippedRowsApartFromKeptOnes();
     void importWithoutEventsKeepsTheStoredBook_data();
     void importWithoutEventsKeepsTheStoredBook();
     void foreignClientUnderstandsTheFeed_data();
@@ -175,6 +176,41 @@ void tst_Headless::servesTheImportedSeason()
     }
     QCOMPARE(x12, (QVector<Price> {157, 390, 750}));
     QCOMPARE(ou, (QVector<Price> {203, 179}));
+}
+
+// A row imported without its over/under market was not skipped, and the console does not say
+// it was; the summary counts each kind, in words that agree with the count.
+void tst_Headless::importListsSkippedRowsApartFromKeptOnes()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("season.csv"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
+               "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5,2.03,1.79\n"
+               "E0,11/08/2018,Fulham,Crystal Palace,2.505,3.4,3,2.0,1.87\n"
+               "E0,11/08/2018,Watford,Brighton,2.1,3.3,3.75,,1.75\n");
+    file.close();
+
+    HeadlessConsole console({QStringLiteral("--import"), path});
+    // QVERIFY2 reads its message even when it passes: what is read here is kept.
+    const bool listening = console.waitForUrl().isValid();
+    QString errors = console.errors();
+    QVERIFY2(listening, qPrintable(errors));
+    // The import's lines come before the listening line, but on another pipe.
+    QTRY_VERIFY2_WITH_TIMEOUT((errors += console.errors()).contains(QStringLiteral("imported ")),
+        qPrintable(errors), 10000);
+    QVERIFY2(
+        errors.contains(path + QStringLiteral(":3: skipped: The home price")), qPrintable(errors));
+    QVERIFY2(errors.contains(path
+                 + QStringLiteral(":4: warning: Imported without its over/under "
+                                  "2.5 market")),
+        qPrintable(errors));
+    QVERIFY2(!errors.contains(path + QStringLiteral(":4: skipped")), qPrintable(errors));
+    QVERIFY2(errors.contains(QStringLiteral("imported 2 events and 3 markets from %1 (1 row "
+                                            "skipped, 1 warning, listed above)")
+                                 .arg(path)),
+        qPrintable(errors));
 }
 
 void tst_Headless::importWithoutEventsKeepsTheStoredBook_data()

@@ -99,7 +99,8 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
         QStringLiteral("SECONDS"));
     const QCommandLineOption blackholeAt(QStringLiteral("blackhole-at"),
         QStringLiteral("With --profile: the proxies stop forwarding anything, in either "
-                       "direction, this many seconds into the run (default: never)."),
+                       "direction, this many seconds into the run, on new connections too "
+                       "(default: never)."),
         QStringLiteral("SECONDS"));
     const QCommandLineOption measureAfter(QStringLiteral("measure-after"),
         QStringLiteral("Count latency (and frames, in measured_frames) only from this many "

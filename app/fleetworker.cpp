@@ -196,8 +196,10 @@ void FleetWorker::dropAll()
 
 void FleetWorker::blackholeAll()
 {
+    // The whole path, not only the connections open now: a session that gives up on its
+    // silent connection reconnects through the proxy, and must find it as dark as the last.
     if (m_proxy)
-        m_proxy->blackholeAll(true);
+        m_proxy->blackholeNetwork(true);
 }
 
 void FleetWorker::restartLatency()

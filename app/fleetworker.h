@@ -80,7 +80,8 @@ public:
     /// Drops every session's connection at once, as a network that failed would; they
     /// come back on their own.
     void dropAll();
-    /// Stops the proxy forwarding anything, for good: readers that stopped.
+    /// Stops the proxy forwarding anything, for good, on the connections open now and on any
+    /// opened later (accepted, then nothing moves either way): readers that stopped.
     void blackholeAll();
     /// Forgets the latencies so far: what follows is the steady state.
     void restartLatency();

@@ -2,6 +2,7 @@
 // --headless the engine alone.
 
 #include "consoleoptions.h"
+#include "counted.h"
 #include "demobook.h"
 #include "authtoken.h"
 #include "demofleet.h"
@@ -14,10 +15,12 @@
 #include <QApplication>
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QFile>
 #include <QFileInfo>
 #include <QIcon>
 #include <QMessageBox>
 #include <QSettings>
+#include <QStringList>
 #include <QTextStream>
 
 #include <memory>
@@ -41,39 +44,54 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
         return true;
     }
     const ImportReport report = importFootballData(options.importPath, options.bookmaker);
-    for (const ImportIssue &issue : report.skipped)
-        err() << options.importPath << ":" << issue.line << ": skipped: " << issue.reason
-              << Qt::endl;
+    qsizetype skipped = 0;
+    for (const ImportIssue &issue : report.issues) {
+        // A row kept without its over/under market is in the book: a warning, not a skip.
+        err() << options.importPath << ":" << issue.line
+              << (issue.isSkipped() ? ": skipped: " : ": warning: ") << issue.reason << Qt::endl;
+        skipped += issue.isSkipped() ? 1 : 0;
+    }
     if (!report.ok()) {
         err() << "oddsdesk: " << report.error << Qt::endl;
         return false;
     }
-    err() << "imported " << report.book.events.size() << " events and "
-          << report.book.markets.size() << " markets from " << options.importPath << " ("
-          << report.skipped.size() << " lines with problems, listed above)" << Qt::endl;
+    err() << "imported " << counted(report.book.events.size(), u"event", u"events") << " and "
+          << counted(report.book.markets.size(), u"market", u"markets") << " from "
+          << options.importPath;
+    QStringList issues;
+    if (skipped > 0)
+        issues << counted(skipped, u"row", u"rows") + QStringLiteral(" skipped");
+    if (const qsizetype warnings = report.issues.size() - skipped; warnings > 0)
+        issues << counted(warnings, u"warning", u"warnings");
+    if (!issues.isEmpty())
+        err() << " (" << issues.join(QStringLiteral(", ")) << ", listed above)";
+    err() << Qt::endl;
     *book = report.book;
     return true;
+}
+
+// Why the file \a what names cannot be read ("the recording PATH is a folder, not a file",
+// "cannot read the recording PATH: No such file or directory"), or an empty string.
+QString unreadableFileError(const QString &what, const QString &path)
+{
+    if (QFileInfo(path).isDir())
+        return QStringLiteral("the %1 %2 is a folder, not a file").arg(what, path);
+    // Opening it is the one way to learn why it cannot be read, in the system's words.
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return QStringLiteral("cannot read the %1 %2: %3").arg(what, path, file.errorString());
+    return QString();
 }
 
 // What is wrong with the files --replay and --catalogue name, found before anything starts;
 // what is wrong inside them is found when the replay loads them.
 QString replayFilesError(const ConsoleOptions &options)
 {
-    const QFileInfo recording(options.replayPath);
-    if (recording.isDir())
-        return QStringLiteral("the recording %1 is a folder, not a file").arg(options.replayPath);
-    if (!recording.isReadable())
-        return QStringLiteral("cannot read the recording %1").arg(options.replayPath);
-    if (options.replayCatalogue.isEmpty())
-        return QString(); // the replay looks for one beside the recording
-    const QFileInfo catalogue(options.replayCatalogue);
-    if (catalogue.isDir()) {
-        return QStringLiteral("the catalogue %1 is a folder, not a file")
-            .arg(options.replayCatalogue);
-    }
-    if (!catalogue.isReadable())
-        return QStringLiteral("cannot read the catalogue %1").arg(options.replayCatalogue);
-    return QString();
+    const QString recordingError
+        = unreadableFileError(QStringLiteral("recording"), options.replayPath);
+    if (!recordingError.isEmpty() || options.replayCatalogue.isEmpty())
+        return recordingError; // without --catalogue the replay looks for one beside it
+    return unreadableFileError(QStringLiteral("catalogue"), options.replayCatalogue);
 }
 
 // Whether a console with a window has nowhere to open it. On Linux Qt then aborts in its

@@ -1,5 +1,7 @@
 #include "betfairreplay.h"
 
+#include "counted.h"
+
 #include <QDir>
 #include <QFile>
 #include <QLoggingCategory>
@@ -54,6 +56,50 @@ QString readWhole(const QString &path, qint64 maxBytes, const QString &what, QBy
     return {};
 }
 
+// Why a decoded line gives the replay nothing to apply, or an empty string when it is a market
+// change with at least one market in it.
+QString whyUnusable(const BetfairMessage &message)
+{
+    if (!message.ok())
+        return message.error;
+    if (!message.marketChange) {
+        return QStringLiteral("The line is a \"%1\" message, not a market change.")
+            .arg(message.operation);
+    }
+    if (message.markets.isEmpty())
+        return QStringLiteral("The market change carries no market (a heartbeat).");
+    return {};
+}
+
+// A recording none of whose lines the replay can use would replay as a run of skipped lines
+// that leaves the book as it was: it is refused with the first line's reason instead, like a
+// file that cannot be read. Lines are decoded until the first usable one, which in a real
+// recording is the first or second, so a good file costs next to nothing here.
+QString noUsableLineError(const QString &path, const QByteArrayList &lines)
+{
+    int firstLine = 0;
+    QString firstReason;
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        if (lines.at(i).trimmed().isEmpty())
+            continue; // a blank line is no message, and nothing wrong
+        const QString reason = whyUnusable(BetfairStream::decode(lines.at(i)));
+        if (reason.isEmpty())
+            return {};
+        if (firstLine == 0) {
+            firstLine = int(i) + 1;
+            firstReason = reason;
+        }
+    }
+    const QString which = lines.size() == 1
+        ? QStringLiteral("its only line is not")
+        : QStringLiteral("none of its %1 is").arg(counted(lines.size(), u"line", u"lines"));
+    return QStringLiteral("Nothing can be replayed from the Betfair stream recording %1: %2 a "
+                          "market change the replay can use. Line %3: %4")
+        .arg(QDir::toNativeSeparators(path), which)
+        .arg(firstLine)
+        .arg(firstReason);
+}
+
 } // namespace
 
 BetfairReplay::BetfairReplay(Feed *feed, QObject *parent)
@@ -90,6 +136,8 @@ QString BetfairReplay::load(const QString &streamPath, const QString &catalogueP
         return QStringLiteral("The Betfair stream recording %1 holds no messages.")
             .arg(QDir::toNativeSeparators(streamPath));
     }
+    if (QString error = noUsableLineError(streamPath, lines); !error.isEmpty())
+        return error;
 
     BetfairStream stream;
     if (!cataloguePath.isEmpty()) {
@@ -108,7 +156,8 @@ QString BetfairReplay::load(const QString &streamPath, const QString &catalogueP
     m_stream = stream;
     m_lines = lines;
     m_next = 0;
-    qCInfo(lcReplay) << "loaded" << m_lines.size() << "lines from" << streamPath;
+    qCInfo(lcReplay).noquote() << "loaded" << counted(m_lines.size(), u"line", u"lines") << "from"
+                               << streamPath;
     return {};
 }
 
@@ -129,7 +178,8 @@ void BetfairReplay::start(double speed)
         return;
     }
     m_running = true;
-    qCInfo(lcReplay) << "replaying" << m_lines.size() << "lines at speed" << speed;
+    qCInfo(lcReplay).noquote() << "replaying" << counted(m_lines.size(), u"line", u"lines")
+                               << "at speed" << speed;
     m_clock.start();
     m_timer.start(0);
 }
@@ -140,7 +190,8 @@ void BetfairReplay::stop()
     m_timer.stop();
     m_decoded.reset();
     if (m_running)
-        qCInfo(lcReplay) << "replay stopped after" << m_next << "of" << m_lines.size() << "lines";
+        qCInfo(lcReplay).noquote() << "replay stopped after" << m_next << "of"
+                                   << counted(m_lines.size(), u"line", u"lines");
     m_running = false;
 }
 
@@ -251,11 +302,15 @@ void BetfairReplay::finish()
 {
     m_running = false;
     m_feed->flush();
+    const QString lines = counted(m_lines.size(), u"line", u"lines");
     if (m_skipped > 0 || m_refused > 0) {
-        qCWarning(lcReplay) << "replay finished:" << m_lines.size() << "lines," << m_skipped
-                            << "skipped," << m_refused << "changes refused";
+        qCWarning(lcReplay).noquote()
+            << QStringLiteral("replay finished: %1, %2 skipped, %3 refused")
+                   .arg(lines)
+                   .arg(m_skipped)
+                   .arg(counted(m_refused, u"change", u"changes"));
     } else {
-        qCInfo(lcReplay) << "replay finished:" << m_lines.size() << "lines";
+        qCInfo(lcReplay).noquote() << "replay finished:" << lines;
     }
     Q_EMIT finished();
 }

@@ -34,8 +34,10 @@ public:
     explicit BetfairReplay(Feed *feed, QObject *parent = nullptr);
 
     /// Reads a recording (one JSON message a line) and, when given, the market's catalogue
-    /// for names. Returns an error sentence, or an empty string when both could be read; the
-    /// lines themselves are checked as they are replayed. Stops a replay that is running.
+    /// for names. Returns an error sentence, or an empty string when both could be read. A
+    /// recording without a single market change the replay can use is refused, with the
+    /// first line's reason; beyond that, lines are checked as they are replayed. Stops a
+    /// replay that is running.
     QString load(const QString &streamPath, const QString &cataloguePath = {});
 
     /// Replays the loaded lines from the first. \a speed 1 keeps the recorded pace, 10 plays

@@ -420,7 +420,8 @@ BetfairMessage BetfairStream::decode(QByteArrayView line)
         message.error = QStringLiteral("The line has no \"op\" text saying what message it is.");
         return message;
     }
-    if (op.toString() != QLatin1String("mcm"))
+    message.operation = op.toString();
+    if (message.operation != QLatin1String("mcm"))
         return message; // a connection or status message: nothing for the book
 
     message.marketChange = true;

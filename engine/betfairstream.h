@@ -80,6 +80,7 @@ struct BetfairMarketChange
 /// or it says why the line cannot be used.
 struct BetfairMessage
 {
+    QString operation; // "op": what message the line is; empty when it could not tell
     bool marketChange = false; // "op":"mcm"; other operations carry nothing for the book
     qint64 publishTimeMs = 0; // "pt"; 0 when the line had none
     QVector<BetfairMarketChange> markets;

@@ -4,6 +4,7 @@
 #include "betfairreplay.h"
 #include "betfairstream.h"
 #include "bookstore.h"
+#include "counted.h"
 #include "metricsendpoint.h"
 #include "simulator.h"
 
@@ -196,8 +197,9 @@ void EngineCore::start(const BookData &book)
 
     m_replay = new BetfairReplay(m_feed, this);
     connect(m_replay, &BetfairReplay::finished, this, [this] {
-        Q_EMIT replayStatus(
-            QStringLiteral("replay finished: %1 lines").arg(m_replay->lineCount()), false);
+        Q_EMIT replayStatus(QStringLiteral("replay finished: %1")
+                                .arg(counted(m_replay->lineCount(), u"line", u"lines")),
+            false);
     });
     connect(m_replay, &BetfairReplay::lineSkipped, this, [this](int line, const QString &why) {
         Q_EMIT replayStatus(QStringLiteral("replay line %1 skipped: %2").arg(line).arg(why), true);
@@ -441,9 +443,9 @@ void EngineCore::startReplay(const QString &streamPath, const QString &catalogue
     }
     m_replay->start(speed);
     Q_EMIT replayStatus(
-        QStringLiteral("replaying %1 (%2 lines) at %3x%4")
-            .arg(QFileInfo(streamPath).fileName())
-            .arg(m_replay->lineCount())
+        QStringLiteral("replaying %1 (%2) at %3x%4")
+            .arg(
+                QFileInfo(streamPath).fileName(), counted(m_replay->lineCount(), u"line", u"lines"))
             .arg(speed)
             .arg(catalogue.isEmpty() ? QStringLiteral(", no catalogue") : QString()),
         true);

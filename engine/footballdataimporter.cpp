@@ -1,5 +1,7 @@
 #include "footballdataimporter.h"
 
+#include "counted.h"
+
 #include <QDate>
 #include <QDateTime>
 #include <QFile>
@@ -532,8 +534,8 @@ ImportReport refusedWithoutRows(const QString &sourceName, ImportReport report)
             = QStringLiteral("Nothing was imported from %1: it has a header but no match rows.")
                   .arg(sourceName);
     } else {
-        // Every row was skipped, one issue each, after any issue on the header line.
-        const ImportIssue &first = report.skipped.at(report.skipped.size() - report.rowsRead);
+        // Every row was skipped, one issue each, after any warning on the header line.
+        const ImportIssue &first = report.issues.at(report.issues.size() - report.rowsRead);
         const QString rows = report.rowsRead == 1
             ? QStringLiteral("its only row could not be read")
             : QStringLiteral("none of its %1 rows could be read").arg(report.rowsRead);
@@ -619,9 +621,10 @@ ImportReport importFootballData(
 
     ImportReport report;
     if (columns.over < 0) {
-        report.skipped.append({header.line,
+        report.issues.append({header.line,
             QStringLiteral("The file has no over/under 2.5 prices (BbAv>2.5 and BbAv<2.5, or "
-                           "Avg>2.5 and Avg<2.5), so no event has an over/under 2.5 market.")});
+                           "Avg>2.5 and Avg<2.5), so no event has an over/under 2.5 market."),
+            ImportIssue::Kind::Warning});
     }
 
     QVector<MatchRow> rows;
@@ -635,11 +638,11 @@ ImportReport importFootballData(
         QString overUnderProblem;
         const QString skipReason = readRow(record, columns, &row, &overUnderProblem);
         if (!skipReason.isEmpty()) {
-            report.skipped.append({record.line, skipReason});
+            report.issues.append({record.line, skipReason, ImportIssue::Kind::Skipped});
             continue;
         }
         if (!overUnderProblem.isEmpty())
-            report.skipped.append({record.line, overUnderProblem});
+            report.issues.append({record.line, overUnderProblem, ImportIssue::Kind::Warning});
         rows.append(row);
     }
 
@@ -649,12 +652,12 @@ ImportReport importFootballData(
         return refusedWithoutRows(sourceName, report);
 
     report.book = buildBook(rows);
-    qCInfo(lcImport).noquote() << QStringLiteral("Imported %1 events and %2 markets from %3 "
-                                                 "(%4 prices); %5 lines reported.")
-                                      .arg(report.book.events.size())
-                                      .arg(report.book.markets.size())
-                                      .arg(sourceName, bookmaker)
-                                      .arg(report.skipped.size());
+    const QString events = counted(report.book.events.size(), u"event", u"events");
+    const QString markets = counted(report.book.markets.size(), u"market", u"markets");
+    const QString issues = counted(report.issues.size(), u"line", u"lines");
+    qCInfo(lcImport).noquote() << QStringLiteral("Imported %1 and %2 from %3 (%4 prices); %5 "
+                                                 "reported.")
+                                      .arg(events, markets, sourceName, bookmaker, issues);
     return report;
 }
 

@@ -9,22 +9,31 @@
 
 namespace OddsDesk {
 
-/// One line of a season file the importer could not take whole: the row was skipped, or
-/// (when the reason says so) imported without its over/under market.
+/// One line of a season file the importer could not take whole.
 struct ImportIssue
 {
+    enum class Kind : quint8 {
+        Skipped, // the row is not in the book
+        Warning, // the row is in the book, without what the reason names (its over/under
+                 // market); on the header line, something every row lacks
+    };
+
     int line = 0; // 1-based line number in the file
     QString reason;
+    Kind kind = Kind::Skipped;
+
+    bool isSkipped() const { return kind == Kind::Skipped; }
 };
 
 /// What an import produced. Either error is empty and book holds every row that could be
-/// read (skipped lists the rest), or error says why the file could not be imported at all and
-/// the book is empty: never half a book, and never an empty one. When the file was refused
-/// because none of its rows could be read, skipped still lists each of them.
+/// read (issues lists the rows skipped and those imported in part), or error says why the file
+/// could not be imported at all and the book is empty: never half a book, and never an empty
+/// one. When the file was refused because none of its rows could be read, issues still lists
+/// each of them. Issues are in line order.
 struct ImportReport
 {
     BookData book;
-    QVector<ImportIssue> skipped;
+    QVector<ImportIssue> issues;
     int rowsRead = 0; // data rows seen after the header, skipped ones included, blank ones not
     QString error;
 
@@ -53,9 +62,9 @@ struct ImportReport
 /// reason; trailing empty fields beyond the header are tolerated. Prices are read exactly:
 /// a price with more than two decimals or outside 1.01 to 1000 is refused, never rounded.
 /// When a row's 1X2 prices are good but its over/under prices are missing or garbled, the
-/// event is imported with its 1X2 market alone and the row is listed with the reason; when
-/// the file has no over/under columns at all, no event gets one and a single issue on the
-/// header line says so.
+/// event is imported with its 1X2 market alone and the row is listed as a warning with the
+/// reason; when the file has no over/under columns at all, no event gets one and a single
+/// warning on the header line says so.
 ///
 /// The file is UTF-8, with or without a byte order mark, with LF or CRLF line ends and
 /// RFC 4180 quoting ("a ""b"", c" is one field); blank lines are ignored, and white space in a

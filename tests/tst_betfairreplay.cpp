@@ -548,6 +548,24 @@ void tst_BetfairReplay::badFilesAreRefusedWithASentence_data()
         << StreamFile << QStringLiteral("broken.json") << QStringLiteral("is not valid JSON");
     QTest::newRow("catalogue of something else")
         << StreamFile << QStringLiteral("other.json") << QStringLiteral("has no \"marketId\"");
+    // Every line would be skipped: nothing would reach the book, so the file is refused with
+    // the first line's reason, as an empty one is.
+    QTest::newRow("no line is JSON")
+        << QStringLiteral("garbage.jsonl") << QString()
+        << QStringLiteral("none of its 2 lines is a market change the replay can use. Line 1: "
+                          "The line is not valid JSON");
+    QTest::newRow("its only line is no message")
+        << QStringLiteral("list.jsonl") << QString()
+        << QStringLiteral("its only line is not a market change the replay can use. Line 1: "
+                          "The line is not a JSON object");
+    QTest::newRow("connection and status messages only")
+        << QStringLiteral("status.jsonl") << QString()
+        << QStringLiteral("none of its 2 lines is a market change the replay can use. Line 1: "
+                          "The line is a \"connection\" message, not a market change.");
+    QTest::newRow("heartbeats only, after a blank line")
+        << QStringLiteral("heartbeats.jsonl") << QString()
+        << QStringLiteral("none of its 3 lines is a market change the replay can use. Line 2: "
+                          "The market change carries no market (a heartbeat).");
 }
 
 void tst_BetfairReplay::badFilesAreRefusedWithASentence()
@@ -561,6 +579,15 @@ void tst_BetfairReplay::badFilesAreRefusedWithASentence()
     QVERIFY(writeLines(dir.filePath(QStringLiteral("empty.jsonl")), {"", "  "}));
     QVERIFY(writeLines(dir.filePath(QStringLiteral("broken.json")), {"{\"marketId\":"}));
     QVERIFY(writeLines(dir.filePath(QStringLiteral("other.json")), {R"([{"name":"x"}])"}));
+    QVERIFY(writeLines(
+        dir.filePath(QStringLiteral("garbage.jsonl")), {"garbage", R"({"op":"mcm","pt":)"}));
+    QVERIFY(writeLines(dir.filePath(QStringLiteral("list.jsonl")), {"[1,2]"}));
+    QVERIFY(writeLines(dir.filePath(QStringLiteral("status.jsonl")),
+        {R"({"op":"connection","connectionId":"002-1"})",
+            R"({"op":"status","id":1,"statusCode":"SUCCESS"})"}));
+    QVERIFY(writeLines(dir.filePath(QStringLiteral("heartbeats.jsonl")),
+        {"", R"({"op":"mcm","id":2,"pt":1650392700000,"ct":"HEARTBEAT"})",
+            R"({"op":"mcm","id":2,"pt":1650392705000,"ct":"HEARTBEAT"})"}));
     const auto inDir = [&dir](const QString &name) {
         return name.isEmpty() || name.contains(QLatin1Char('/')) ? name : dir.filePath(name);
     };

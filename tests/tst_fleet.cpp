@@ -157,6 +157,7 @@ private Q_SLOTS:
     void directSessionsReceiveEveryDelta();
     void impairedSessionsGoThroughTheProxy();
     void droppedSessionsAllResume();
+    void blackholedSessionsStayDark();
     void terminationStillPrintsTheSummary();
     void badCommandLine_data();
     void badCommandLine();
@@ -242,6 +243,37 @@ void tst_Fleet::droppedSessionsAllResume()
     QCOMPARE(s.value(QStringLiteral("snapshots")).toInt(), 30);
     QCOMPARE(s.value(QStringLiteral("gaps")).toInt(-1), 0);
     QCOMPARE(s.value(QStringLiteral("duplicates")).toInt(-1), 0);
+}
+
+// --blackhole-at stands for readers that stopped: a session that gives up on its silent
+// connection and comes back through the proxy finds the new connection as dark as the old,
+// so nothing reaches it again until the run ends.
+void tst_Fleet::blackholedSessionsStayDark()
+{
+    // Half-second heartbeats: each session calls its connection dead 1.5 s into the dark and
+    // reconnects well within the run.
+    SimulatingConsole console({QStringLiteral("--heartbeat-ms"), QStringLiteral("500")});
+    const QString url = console.waitForUrl();
+    QVERIFY2(!url.isEmpty(), qPrintable(console.errors()));
+
+    // Frames are counted from the third second, a progress report after the blackhole.
+    const FleetRun run = runFleet(
+        {url, QStringLiteral("--sessions"), QStringLiteral("5"), QStringLiteral("--duration"),
+            QStringLiteral("8"), QStringLiteral("--profile"), QStringLiteral("stable-broadband"),
+            QStringLiteral("--blackhole-at"), QStringLiteral("1"),
+            QStringLiteral("--measure-after"), QStringLiteral("3")},
+        8);
+    QVERIFY2(run.exitCode == 0, qPrintable(run.errors));
+    const QJsonObject &s = run.summary;
+    QVERIFY2(!s.isEmpty(), qPrintable(run.errors));
+    QCOMPARE(s.value(QStringLiteral("snapshots")).toInt(), 5);
+    const QJsonObject impairment = s.value(QStringLiteral("impairment")).toObject();
+    // The sessions did come back: the proxy took their new connections...
+    QVERIFY2(s.value(QStringLiteral("reconnects")).toInt() >= 5, qPrintable(run.errors));
+    QVERIFY2(impairment.value(QStringLiteral("connections")).toInt() > 5, qPrintable(run.errors));
+    // ...and forwarded nothing on them: no resume, no frame.
+    QCOMPARE(s.value(QStringLiteral("resumes")).toInt(-1), 0);
+    QCOMPARE(s.value(QStringLiteral("measured_frames")).toInt(-1), 0);
 }
 
 void tst_Fleet::terminationStillPrintsTheSummary()

@@ -37,7 +37,7 @@ QString pricesOf(const MarketInfo &market)
 QString issuesOf(const ImportReport &report)
 {
     QStringList lines;
-    for (const ImportIssue &issue : report.skipped)
+    for (const ImportIssue &issue : report.issues)
         lines << QStringLiteral("line %1: %2").arg(issue.line).arg(issue.reason);
     return lines.join(QLatin1Char('\n'));
 }
@@ -139,7 +139,7 @@ void tst_FootballDataImporter::readsWellFormedInput()
         ? importFootballData(content, QStringLiteral("season.csv"), bookmaker)
         : importFootballData(path, bookmaker);
     QVERIFY2(report.ok(), qPrintable(report.error));
-    QVERIFY2(report.skipped.isEmpty(), qPrintable(issuesOf(report)));
+    QVERIFY2(report.issues.isEmpty(), qPrintable(issuesOf(report)));
     QCOMPARE(report.rowsRead, events);
     QCOMPARE(report.book.events.size(), events);
     QCOMPARE(report.book.markets.size(), events * 2);
@@ -160,59 +160,63 @@ void tst_FootballDataImporter::reportsBadRows_data()
     QTest::addColumn<int>("markets");
     QTest::addColumn<int>("issueLine");
     QTest::addColumn<QString>("issueContains");
+    QTest::addColumn<bool>("rowKept"); // the issue is a warning: the row is in the book
 
     // The good row is line 2; the bad one after it is line 3.
     QTest::newRow("garbled price")
         << afterGoodRow("E0,11/08/2018,Bournemouth,Cardiff,2,0,1.9x,3.6,4.5,1.98,1.83") << 1 << 2
-        << 3 << "home price (B365H) is refused";
+        << 3 << "home price (B365H) is refused" << false;
     QTest::newRow("three-decimal price")
         << afterGoodRow("E0,11/08/2018,Bournemouth,Cardiff,2,0,1.9,3.625,4.5,1.98,1.83") << 1 << 2
-        << 3 << "more than two decimals";
+        << 3 << "more than two decimals" << false;
     QTest::newRow("price below 1.01")
         << afterGoodRow("E0,11/08/2018,Bournemouth,Cardiff,2,0,1.9,3.6,1.00,1.98,1.83") << 1 << 2
-        << 3 << "below 1.01";
+        << 3 << "below 1.01" << false;
     QTest::newRow("missing price")
         << afterGoodRow("E0,11/08/2018,Bournemouth,Cardiff,2,0,1.9,,4.5,1.98,1.83") << 1 << 2 << 3
-        << "draw price (B365D) is missing";
+        << "draw price (B365D) is missing" << false;
     QTest::newRow("bad date") << afterGoodRow(
         "E0,31/02/2019,Bournemouth,Cardiff,2,0,1.9,3.6,4.5,1.98,1.83")
-                              << 1 << 2 << 3 << "31/02/2019";
+                              << 1 << 2 << 3 << "31/02/2019" << false;
     QTest::newRow("date in another format")
         << afterGoodRow("E0,2018-08-11,Bournemouth,Cardiff,2,0,1.9,3.6,4.5,1.98,1.83") << 1 << 2
-        << 3 << "dd/mm/yyyy";
+        << 3 << "dd/mm/yyyy" << false;
     QTest::newRow("missing team") << afterGoodRow(
         "E0,11/08/2018,,Cardiff,2,0,1.9,3.6,4.5,1.98,1.83")
-                                  << 1 << 2 << 3 << "home team is missing";
+                                  << 1 << 2 << 3 << "home team is missing" << false;
     QTest::newRow("same team twice")
         << afterGoodRow("E0,11/08/2018,Cardiff,Cardiff,2,0,1.9,3.6,4.5,1.98,1.83") << 1 << 2 << 3
-        << "both \"Cardiff\"";
+        << "both \"Cardiff\"" << false;
     QTest::newRow("missing division")
         << afterGoodRow(",11/08/2018,Bournemouth,Cardiff,2,0,1.9,3.6,4.5,1.98,1.83") << 1 << 2 << 3
-        << "division (Div) is missing";
+        << "division (Div) is missing" << false;
     QTest::newRow("short row") << afterGoodRow("E0,11/08/2018,Bournemouth,Cardiff,2,0,1.9,3.6") << 1
-                               << 2 << 3 << "8 fields where the header has 11";
+                               << 2 << 3 << "8 fields where the header has 11" << false;
     QTest::newRow("long row") << afterGoodRow(
         "E0,11/08/2018,Bournemouth,Cardiff,2,0,1.9,3.6,4.5,1.98,1.83,9")
-                              << 1 << 2 << 3 << "12 fields where the header has 11";
+                              << 1 << 2 << 3 << "12 fields where the header has 11" << false;
     QTest::newRow("over/under missing: 1X2 kept")
         << afterGoodRow("E0,11/08/2018,Bournemouth,Cardiff,2,0,1.9,3.6,4.5,,1.83") << 2 << 3 << 3
-        << "without its over/under 2.5 market: the over 2.5 price (BbAv>2.5) is missing";
+        << "without its over/under 2.5 market: the over 2.5 price (BbAv>2.5) is missing" << true;
     QTest::newRow("over/under garbled: 1X2 kept")
         << afterGoodRow("E0,11/08/2018,Bournemouth,Cardiff,2,0,1.9,3.6,4.5,1.98,1.835") << 2 << 3
-        << 3 << "under 2.5 price (BbAv<2.5) is refused";
+        << 3 << "under 2.5 price (BbAv<2.5) is refused" << true;
+    QTest::newRow("over/under missing on the first row: 1X2 kept")
+        << Header + "E0,10/08/2018,Man United,Leicester,2,1,1.57,3.9,7.5,2.03,\n" + SecondRow << 2
+        << 3 << 2 << "Imported without its over/under 2.5 market" << true;
     QTest::newRow("line break inside quotes counts for line numbers")
         << Header + "E0,10/08/2018,\"Man\nUnited\",Leicester,2,1,1.57,3.9,7.5,2.03,1.79\n"
             + "E0,11/08/2018,Bournemouth,,2,0,1.9,3.6,4.5,1.98,1.83\n"
-        << 1 << 2 << 4 << "away team is missing";
+        << 1 << 2 << 4 << "away team is missing" << false;
     QTest::newRow("bad kick-off time")
         << QByteArray("Div,Date,Time,HomeTeam,AwayTeam,B365H,B365D,B365A,Avg>2.5,Avg<2.5\n"
                       "E0,10/08/2018,20:00,Man United,Leicester,1.57,3.9,7.5,2.03,1.79\n"
                       "E0,11/08/2018,25:00,Bournemouth,Cardiff,1.9,3.6,4.5,1.98,1.83\n")
-        << 1 << 2 << 3 << "kick-off time \"25:00\"";
+        << 1 << 2 << 3 << "kick-off time \"25:00\"" << false;
     QTest::newRow("no over/under columns: one issue on the header")
         << QByteArray("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A\n"
                       "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5\n")
-        << 1 << 1 << 1 << "no over/under 2.5 prices";
+        << 1 << 1 << 1 << "no over/under 2.5 prices" << true;
 }
 
 void tst_FootballDataImporter::reportsBadRows()
@@ -222,16 +226,21 @@ void tst_FootballDataImporter::reportsBadRows()
     QFETCH(int, markets);
     QFETCH(int, issueLine);
     QFETCH(QString, issueContains);
+    QFETCH(bool, rowKept);
 
     const ImportReport report
         = importFootballData(content, QStringLiteral("season.csv"), QStringLiteral("B365"));
     QVERIFY2(report.ok(), qPrintable(report.error));
     QCOMPARE(report.book.events.size(), events);
     QCOMPARE(report.book.markets.size(), markets);
-    QVERIFY(!report.skipped.isEmpty());
-    QCOMPARE(report.skipped.first().line, issueLine);
-    QVERIFY2(report.skipped.first().reason.contains(issueContains),
-        qPrintable(report.skipped.first().reason));
+    QVERIFY(!report.issues.isEmpty());
+    QCOMPARE(report.issues.first().line, issueLine);
+    QVERIFY2(report.issues.first().reason.contains(issueContains),
+        qPrintable(report.issues.first().reason));
+    // A row in the book is not reported as skipped.
+    QCOMPARE(report.issues.first().kind,
+        rowKept ? ImportIssue::Kind::Warning : ImportIssue::Kind::Skipped);
+    QCOMPARE(report.issues.first().isSkipped(), !rowKept);
     QCOMPARE(report.book.events.first().name, QStringLiteral("Man United v Leicester"));
 }
 
@@ -288,7 +297,7 @@ void tst_FootballDataImporter::refusesBadFiles()
         qPrintable(report.error));
     QVERIFY(report.book.events.isEmpty());
     QVERIFY(report.book.markets.isEmpty());
-    QVERIFY(report.skipped.isEmpty());
+    QVERIFY(report.issues.isEmpty());
     QCOMPARE(report.rowsRead, 0);
 }
 
@@ -330,7 +339,7 @@ void tst_FootballDataImporter::refusesFilesWithoutEvents()
     QVERIFY(report.book.events.isEmpty());
     QVERIFY(report.book.markets.isEmpty());
     QCOMPARE(report.rowsRead, rowsRead);
-    QVERIFY(report.skipped.size() >= rowsRead);
+    QVERIFY(report.issues.size() >= rowsRead);
 }
 
 void tst_FootballDataImporter::kickOffTimes_data()
@@ -386,7 +395,7 @@ void tst_FootballDataImporter::realFile()
 {
     const ImportReport report = importFootballData(RealFile);
     QVERIFY2(report.ok(), qPrintable(report.error));
-    QVERIFY2(report.skipped.isEmpty(), qPrintable(issuesOf(report)));
+    QVERIFY2(report.issues.isEmpty(), qPrintable(issuesOf(report)));
     QCOMPARE(report.rowsRead, 380);
     QCOMPARE(report.book.events.size(), 380);
     QCOMPARE(report.book.markets.size(), 760);
@@ -458,7 +467,7 @@ void tst_FootballDataImporter::realFileEveryBookmaker()
         return;
     }
     QVERIFY2(report.ok(), qPrintable(report.error));
-    QVERIFY2(report.skipped.isEmpty(), qPrintable(issuesOf(report)));
+    QVERIFY2(report.issues.isEmpty(), qPrintable(issuesOf(report)));
     QCOMPARE(report.book.events.size(), 380);
     QCOMPARE(report.book.markets.size(), 760);
 }

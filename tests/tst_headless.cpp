@@ -128,6 +128,7 @@ class tst_Headless : public QObject
 private Q_SLOTS:
     void initTestCase();
     void servesTheImportedSeason();
+    void importListsSkippedRowsApartFromKeptOnes();
     void importWithoutEventsKeepsTheStoredBook_data();
     void importWithoutEventsKeepsTheStoredBook();
     void foreignClientUnderstandsTheFeed_data();
@@ -137,6 +138,7 @@ private Q_SLOTS:
     void metricsEndpointForOperators();
     void refusalsAreCountedAndLoggedSparingly();
     void replaysTheExchangeRecording();
+    void replayOfOneLineCountsOneLine();
     void replayThatCannotLoadStopsTheConsole_data();
     void replayThatCannotLoadStopsTheConsole();
     void killedConsoleRestartsWithWhatClientsHad();
@@ -188,6 +190,41 @@ void tst_Headless::servesTheImportedSeason()
     }
     QCOMPARE(x12, (QVector<Price> {157, 390, 750}));
     QCOMPARE(ou, (QVector<Price> {203, 179}));
+}
+
+// A row imported without its over/under market was not skipped, and the console does not say
+// it was; the summary counts each kind, in words that agree with the count.
+void tst_Headless::importListsSkippedRowsApartFromKeptOnes()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("season.csv"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
+               "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5,2.03,1.79\n"
+               "E0,11/08/2018,Fulham,Crystal Palace,2.505,3.4,3,2.0,1.87\n"
+               "E0,11/08/2018,Watford,Brighton,2.1,3.3,3.75,,1.75\n");
+    file.close();
+
+    HeadlessConsole console({QStringLiteral("--import"), path});
+    // QVERIFY2 reads its message even when it passes: what is read here is kept.
+    const bool listening = console.waitForUrl().isValid();
+    QString errors = console.errors();
+    QVERIFY2(listening, qPrintable(errors));
+    // The import's lines come before the listening line, but on another pipe.
+    QTRY_VERIFY2_WITH_TIMEOUT((errors += console.errors()).contains(QStringLiteral("imported ")),
+        qPrintable(errors), 10000);
+    QVERIFY2(
+        errors.contains(path + QStringLiteral(":3: skipped: The home price")), qPrintable(errors));
+    QVERIFY2(errors.contains(path
+                 + QStringLiteral(":4: warning: Imported without its over/under "
+                                  "2.5 market")),
+        qPrintable(errors));
+    QVERIFY2(!errors.contains(path + QStringLiteral(":4: skipped")), qPrintable(errors));
+    QVERIFY2(errors.contains(QStringLiteral("imported 2 events and 3 markets from %1 (1 row "
+                                            "skipped, 1 warning, listed above)")
+                                 .arg(path)),
+        qPrintable(errors));
 }
 
 void tst_Headless::importWithoutEventsKeepsTheStoredBook_data()
@@ -499,6 +536,28 @@ void tst_Headless::replaysTheExchangeRecording()
     client.stop();
 }
 
+// The console counts what it replays in words that agree with the count.
+void tst_Headless::replayOfOneLineCountsOneLine()
+{
+    QFile recording(Recording);
+    QVERIFY(recording.open(QIODevice::ReadOnly));
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("stream.jsonl"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(recording.readLine()); // the market's first definition
+    file.close();
+
+    HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("-1"),
+        QStringLiteral("--replay"), path, QStringLiteral("--speed"), QStringLiteral("0")});
+    QVERIFY2(console.waitForUrl().isValid(), qPrintable(console.errors()));
+    QString errors;
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        (errors += console.errors()).contains(QStringLiteral("replay finished: 1 line\n")),
+        qPrintable(errors), 10000);
+    QVERIFY2(errors.contains(QStringLiteral("stream.jsonl (1 line)")), qPrintable(errors));
+}
+
 void tst_Headless::replayThatCannotLoadStopsTheConsole_data()
 {
     QTest::addColumn<QByteArray>("recording"); // empty: the real recording
@@ -509,6 +568,10 @@ void tst_Headless::replayThatCannotLoadStopsTheConsole_data()
         << QByteArray() << QByteArray("not a catalogue") << "cannot be used";
     QTest::newRow("recording without messages")
         << QByteArray("\n\n") << QByteArray() << "holds no messages";
+    QTest::newRow("recording without a market change")
+        << QByteArray("garbage\n{\"op\":\"status\"}\n") << QByteArray()
+        << "none of its 2 lines is a market change the replay can use. Line 1: The line is not "
+           "valid JSON";
 }
 
 // What is wrong inside a recording or its catalogue is found only once the feed listens;
@@ -654,11 +717,13 @@ void tst_Headless::badCommandLine_data()
     QTest::newRow("replay speed not a number")
         << QStringList {"--speed", "fast"} << "--speed takes";
     QTest::newRow("missing recording")
-        << QStringList {"--replay", "/nonexistent/stream.jsonl"} << "/nonexistent/stream.jsonl";
+        << QStringList {"--replay", "/nonexistent/stream.jsonl"}
+        << "cannot read the recording /nonexistent/stream.jsonl: No such file or directory";
     QTest::newRow("recording is a folder")
         << QStringList {"--replay", ODDSDESK_SHARED_DATA_DIR} << "is a folder, not a file";
-    QTest::newRow("missing catalogue") << QStringList {"--replay", Recording, "--catalogue",
-        "/nonexistent/catalogue.json"} << "cannot read the catalogue /nonexistent/catalogue.json";
+    QTest::newRow("missing catalogue")
+        << QStringList {"--replay", Recording, "--catalogue", "/nonexistent/catalogue.json"}
+        << "cannot read the catalogue /nonexistent/catalogue.json: No such file or directory";
     QTest::newRow("missing key file")
         << QStringList {"--auth-key-file", "/nonexistent/feed.key"} << "/nonexistent/feed.key";
     QTest::newRow("token without a key")

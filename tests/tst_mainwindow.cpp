@@ -828,17 +828,17 @@ void tst_MainWindow::importReportsSkippedRows()
 
     const ImportReport report = m_window->importSeasonFile(path);
     QVERIFY2(report.ok(), qPrintable(report.error));
-    QCOMPARE(report.skipped.size(), 1);
-    QCOMPARE(report.skipped.at(0).line, 3);
+    QCOMPARE(report.issues.size(), 1);
+    QCOMPARE(report.issues.at(0).line, 3);
     QTRY_COMPARE(m_window->bookModel()->rowCount(), 4);
     QVERIFY(m_window->windowTitle().contains(QStringLiteral("season")));
 
     auto *box = m_window->findChild<QMessageBox *>(QStringLiteral("importReport"));
     QVERIFY(box);
     QVERIFY(box->isVisible());
-    QVERIFY2(
-        box->detailedText().contains(QStringLiteral("line 3: ")), qPrintable(box->detailedText()));
-    QVERIFY(box->detailedText().contains(report.skipped.at(0).reason));
+    QVERIFY2(box->detailedText().contains(QStringLiteral("line 3: skipped: ")),
+        qPrintable(box->detailedText()));
+    QVERIFY(box->detailedText().contains(report.issues.at(0).reason));
 }
 
 void tst_MainWindow::importErrorChangesNothing()

@@ -3,6 +3,7 @@
 #include "auditwindow.h"
 #include "bookmodel.h"
 #include "chartpanel.h"
+#include "counted.h"
 #include "dashboard.h"
 #include "deskeditor.h"
 #include "engine.h"
@@ -26,6 +27,8 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QToolBar>
+
+#include <algorithm>
 
 namespace OddsDesk {
 namespace {
@@ -74,7 +77,8 @@ MainWindow::MainWindow(Engine *engine, QWidget *parent)
     connect(m_engine, &Engine::simulatorChanged, this, [this](bool enabled, int rate) {
         const QSignalBlocker blocker(m_simulate);
         m_simulate->setChecked(enabled);
-        m_simulate->setToolTip(tr("Move prices at random, about %1 changes a second").arg(rate));
+        m_simulate->setToolTip(tr("Move prices at random, about %1 a second")
+                                   .arg(counted(rate, u"change", u"changes")));
     });
     if (!m_engine->url().isEmpty())
         onStarted(m_engine->url());
@@ -393,14 +397,15 @@ ImportReport MainWindow::importSeasonFile(const QString &path)
         statusBar()->showMessage(tr("Nothing imported: %1").arg(report.error), StatusMessageMs);
     } else {
         qCInfo(lcUiWindow) << "imported" << report.book.events.size() << "events from" << path
-                           << "," << report.skipped.size() << "issues";
+                           << "," << report.issues.size() << "issues";
         m_engine->loadBook(report.book);
         m_bookName = QFileInfo(path).completeBaseName();
         updateTitle();
         statusBar()->showMessage(
-            tr("Imported %n events", nullptr, int(report.book.events.size())), StatusMessageMs);
+            tr("Imported %1").arg(counted(report.book.events.size(), u"event", u"events")),
+            StatusMessageMs);
     }
-    if (!report.ok() || !report.skipped.isEmpty())
+    if (!report.ok() || !report.issues.isEmpty())
         showImportReport(path, report);
     return report;
 }
@@ -421,24 +426,28 @@ void MainWindow::showImportReport(const QString &path, const ImportReport &repor
     } else {
         const int markets = int(report.book.markets.size());
         box->setIcon(QMessageBox::Warning);
-        box->setText(tr("Imported %1 events and %2 markets from %3 (%4 rows read).")
-                         .arg(report.book.events.size())
-                         .arg(markets)
-                         .arg(name)
-                         .arg(report.rowsRead));
+        box->setText(tr("Imported %1 and %2 from %3 (%4 read).")
+                         .arg(counted(report.book.events.size(), u"event", u"events"),
+                             counted(markets, u"market", u"markets"), name,
+                             counted(report.rowsRead, u"row", u"rows")));
+        const auto skipped = std::count_if(report.issues.cbegin(), report.issues.cend(),
+            [](const ImportIssue &issue) { return issue.isSkipped(); });
         box->setInformativeText(
-            tr("%n rows were skipped or imported in part; details list each line and why.", nullptr,
-                int(report.skipped.size())));
+            tr("Rows skipped: %1. Warnings: %2. The details list each line and why.")
+                .arg(skipped)
+                .arg(report.issues.size() - skipped));
     }
     // A file refused because no row could be read lists its rows too.
-    if (!report.skipped.isEmpty()) {
+    if (!report.issues.isEmpty()) {
         QStringList lines;
-        for (const ImportIssue &issue : report.skipped) {
+        for (const ImportIssue &issue : report.issues) {
             if (lines.size() == ReportLinesShown) {
-                lines << tr("... and %1 more").arg(report.skipped.size() - ReportLinesShown);
+                lines << tr("... and %1 more").arg(report.issues.size() - ReportLinesShown);
                 break;
             }
-            lines << tr("line %1: %2").arg(issue.line).arg(issue.reason);
+            lines << (issue.isSkipped() ? tr("line %1: skipped: %2") : tr("line %1: warning: %2"))
+                         .arg(issue.line)
+                         .arg(issue.reason);
         }
         box->setDetailedText(lines.join(QLatin1Char('\n')));
     }

@@ -803,6 +803,17 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
         return;
     }
 
+    if (session->connection && session->connection->connectedUs() > connection->connectedUs()) {
+        // A hello that a bad network held back on a connection the client had already given
+        // up, arriving after the client's newer connection resumed: the newer one keeps the
+        // session. Taking it over would close the client's live connection with "taken over",
+        // after which it would rightly never come back.
+        qCInfo(lcNet).noquote() << "session" << id << "is held by a newer connection than"
+                                << connection->remote() << "; refusing its late hello";
+        connection->fail(pb::Error::CODE_SESSION_TAKEN_OVER, QWebSocketProtocol::CloseCodeNormal,
+            QStringLiteral("a newer connection holds this session"));
+        return;
+    }
     ++session->reconnects;
     if (session->connection) {
         // The old connection still looks open (half-open TCP): this one takes over.

@@ -243,6 +243,7 @@ private Q_SLOTS:
     void expiredSessionGetsSnapshot();
     void newerSchemaIsUnderstood();
     void takeoverClosesOldConnection();
+    void lateHelloOnAnOlderConnectionDoesNotTakeOver();
     void eventsSpanningSnapshotPartsAreMerged();
     void largeSnapshotIsNotASlowReader();
     void shutdownSaysGoingAway();
@@ -746,6 +747,49 @@ void tst_FeedServer::takeoverClosesOldConnection()
     QTest::qWait(100);
     QVERIFY(m_feed->setPrice(5, 777).isEmpty());
     QTRY_COMPARE(newer.count(pb::ServerMessage::kDelta), 1);
+}
+
+// On a weak signal a client gives up a connection whose hello the network is still holding,
+// and resumes on a new one; the old hello may then arrive second. It must not take the
+// session from the connection the client now uses.
+void tst_FeedServer::lateHelloOnAnOlderConnectionDoesNotTakeOver()
+{
+    auto c = client();
+    c->start();
+    QTRY_COMPARE(c->stats().snapshots, 1u);
+    pb::ResumeRequest resume;
+    resume.set_session_id(c->sessionId().toStdString());
+    resume.set_resume_token(m_server->session(c->sessionId())->resumeToken.toStdString());
+    resume.set_epoch(m_feed->epoch().toStdString());
+    resume.set_last_sequence(c->lastSequence());
+    c->stop();
+    QTRY_VERIFY(!m_server->session(c->sessionId())->connection);
+
+    // The older connection is opened first; its hello comes after the newer one's.
+    RawPeer older;
+    older.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(older.socket.state(), QAbstractSocket::ConnectedState);
+    QTest::qWait(20); // accepted, and stamped, before the newer one
+    RawPeer newer;
+    newer.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(newer.socket.state(), QAbstractSocket::ConnectedState);
+    newer.hello(&resume);
+    QTRY_VERIFY(newer.welcome());
+    QVERIFY(newer.welcome()->resumed());
+
+    QSignalSpy olderClosed(&older.socket, &QWebSocket::disconnected);
+    older.hello(&resume);
+    QTRY_COMPARE(olderClosed.count(), 1);
+    QVERIFY(!older.welcome());
+    QVERIFY(std::any_of(older.received.cbegin(), older.received.cend(), [](const auto &m) {
+        return m.has_error() && m.error().code() == pb::Error::CODE_SESSION_TAKEN_OVER;
+    }));
+
+    // The newer connection still holds the session and gets what follows.
+    QVERIFY(m_feed->setPrice(5, 777).isEmpty());
+    QTRY_COMPARE(newer.count(pb::ServerMessage::kDelta), 1);
+    QCOMPARE(newer.socket.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(m_server->session(c->sessionId())->connection != nullptr, true);
 }
 
 void tst_FeedServer::shutdownSaysGoingAway()

@@ -1060,7 +1060,6 @@ void FeedServer::sendBatch(
     if (batch.toSequence <= session->lastSentSequence)
         return; // already has it: never a duplicate
     const qint64 queued = connection->queuedBytes();
-    session->queuedBytes.store(queued, std::memory_order_relaxed);
     const qint64 nowUs = monotonicMicros();
     // A merged flush that begins before what the session has (its snapshot or replay came
     // in between) goes the same way: what it holds after that, in a delta of its own.
@@ -1069,7 +1068,6 @@ void FeedServer::sendBatch(
         // Behind: it gets what it is owed in one frame once its queue drains and its acks
         // catch up.
         connection->owe(published, nowUs);
-        session->owedDeltas.store(connection->owedCount(), std::memory_order_relaxed);
         lock.unlock();
         if (!closeIfTooSlow(connection, queued))
             sendOwed(connection);
@@ -1133,7 +1131,6 @@ void FeedServer::sendOwed(Connection *connection)
             return;
     }
     std::vector<std::shared_ptr<const PublishedBatch>> owed = connection->takeOwed();
-    session->owedDeltas.store(0, std::memory_order_relaxed);
     const quint64 sent = session->lastSentSequence;
     owed.erase(std::remove_if(owed.begin(), owed.end(),
                    [sent](const auto &p) { return p->batch->toSequence <= sent; }),
@@ -1626,8 +1623,8 @@ void FeedServer::housekeepConnections(NetworkWorker *worker)
                     connection->socket()->ping();
             }
             if (connection->state() == Connection::State::Live) {
-                // The queue support staff see, brought up to date here rather than on
-                // every flush.
+                // The queue support staff see: written here alone, four times a second,
+                // rather than by every flush, send and ack that changes it.
                 Session *session = connection->session();
                 session->queuedBytes.store(connection->queuedBytes(), std::memory_order_relaxed);
                 session->owedDeltas.store(connection->owedCount(), std::memory_order_relaxed);

@@ -44,12 +44,10 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
         return true;
     }
     const ImportReport report = importFootballData(options.importPath, options.bookmaker);
-    qsizetype skipped = 0;
     for (const ImportIssue &issue : report.issues) {
         // A row kept without its over/under market is in the book: a warning, not a skip.
         err() << options.importPath << ":" << issue.line
               << (issue.isSkipped() ? ": skipped: " : ": warning: ") << issue.reason << Qt::endl;
-        skipped += issue.isSkipped() ? 1 : 0;
     }
     if (!report.ok()) {
         err() << "oddsdesk: " << report.error << Qt::endl;
@@ -59,6 +57,7 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
           << counted(report.book.markets.size(), u"market", u"markets") << " from "
           << options.importPath;
     QStringList issues;
+    const qsizetype skipped = report.skippedRows();
     if (skipped > 0)
         issues << counted(skipped, u"row", u"rows") + QStringLiteral(" skipped");
     if (const qsizetype warnings = report.issues.size() - skipped; warnings > 0)

@@ -7,6 +7,8 @@
 #include <QStringList>
 #include <QVector>
 
+#include <algorithm>
+
 namespace OddsDesk {
 
 /// One line of a season file the importer could not take whole.
@@ -38,6 +40,12 @@ struct ImportReport
     QString error;
 
     bool ok() const { return error.isEmpty(); }
+    /// The rows left out of the book; the other issues are warnings.
+    qsizetype skippedRows() const
+    {
+        return std::count_if(issues.cbegin(), issues.cend(),
+            [](const ImportIssue &issue) { return issue.isSkipped(); });
+    }
 };
 
 /// Reads a football-data.co.uk season file (one division, one season, one match per row)

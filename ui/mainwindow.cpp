@@ -430,8 +430,7 @@ void MainWindow::showImportReport(const QString &path, const ImportReport &repor
                          .arg(counted(report.book.events.size(), u"event", u"events"),
                              counted(markets, u"market", u"markets"), name,
                              counted(report.rowsRead, u"row", u"rows")));
-        const auto skipped = std::count_if(report.issues.cbegin(), report.issues.cend(),
-            [](const ImportIssue &issue) { return issue.isSkipped(); });
+        const qsizetype skipped = report.skippedRows();
         box->setInformativeText(
             tr("Rows skipped: %1. Warnings: %2. The details list each line and why.")
                 .arg(skipped)

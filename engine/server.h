@@ -43,6 +43,21 @@ struct PublishedBatch;
 /// others belong to the engine thread.
 struct Session
 {
+    // First, together: what the network thread reads of every session on every flush.
+    mutable QMutex mutex;
+    // Written by the engine thread under the mutex; the network thread reads it under the
+    // mutex to know whether its connection still holds the session.
+    class Connection *connection = nullptr;
+    quint64 lastSentSequence = 0; // shared
+    // When its oldest delta not yet acknowledged went out (the front of awaitingAck), 0 when
+    // none is; shared.
+    qint64 oldestUnackedSentUs = 0;
+    // Whether its connection has acknowledged anything: one that never does is not paced;
+    // shared.
+    bool acks = false;
+    std::atomic<quint64> framesOut {0}; // written by the network thread
+    std::atomic<quint64> bytesOut {0};
+
     QString id;
     QString resumeToken;
     QString clientName;
@@ -52,15 +67,9 @@ struct Session
     qint64 createdMs = 0;
     qint64 connectedSinceMs = 0;
     qint64 disconnectedAtUs = 0; // 0 while connected
-    mutable QMutex mutex;
-    quint64 lastSentSequence = 0; // shared
     quint64 lastAckedSequence = 0; // shared
-    // When its last ack arrived, or when its connection began to be sent deltas, and whether
-    // that connection has acknowledged anything: one that never does is not paced; shared.
+    // When its last ack arrived, or when its connection began to be sent deltas; shared.
     qint64 lastAckUs = 0;
-    bool acks = false;
-    std::atomic<quint64> framesOut {0}; // written by the network thread
-    std::atomic<quint64> bytesOut {0};
     // Its queue as last seen by the network thread: bytes its socket holds, and deltas held
     // back to go out conflated once that drains.
     std::atomic<qint64> queuedBytes {0};
@@ -84,9 +93,6 @@ struct Session
     };
     std::deque<SentDelta> awaitingAck; // oldest first; shared
     std::deque<TimelineEntry> timeline;
-    // Written by the engine thread under the mutex; the network thread reads it under the
-    // mutex to know whether its connection still holds the session.
-    class Connection *connection = nullptr;
 };
 
 /// The WebSocket side of the feed: accepts connections, runs the hello and resume

@@ -4,9 +4,11 @@
 #include <QFile>
 #include <QHttpServer>
 #include <QHttpServerRequest>
+#include <QHttpServerResponder>
 #include <QHttpServerResponse>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSet>
 
 Q_LOGGING_CATEGORY(lcHttp, "oddsdesk.engine.http", QtWarningMsg)
 
@@ -204,6 +206,24 @@ MetricsEndpoint::MetricsEndpoint(QObject *parent)
             return webResponse(
                 "application/json", QJsonDocument(feed).toJson(QJsonDocument::Compact) + '\n');
         });
+
+    // Every path above takes GET alone: another method there is told so (405, with the one it
+    // takes), not that nothing is there.
+    QSet<QString> served {
+        QStringLiteral("/metrics"), QStringLiteral("/healthz"), QStringLiteral("/feed.json")};
+    for (const WebFile &file : WebFiles)
+        served.insert(QString::fromLatin1(file.path));
+    m_server->setMissingHandler([served = std::move(served)](const QHttpServerRequest &request,
+                                    QHttpServerResponder &&responder) {
+        using Status = QHttpServerResponder::StatusCode;
+        if (served.contains(request.url().path())) {
+            responder.write(QByteArray("this address takes GET only\n"),
+                {{"Content-Type", "text/plain"}, {"Allow", "GET"}}, Status::MethodNotAllowed);
+            return;
+        }
+        responder.write(QByteArray("nothing is served at this address\n"),
+            {{"Content-Type", "text/plain"}}, Status::NotFound);
+    });
 }
 
 MetricsEndpoint::~MetricsEndpoint() = default;

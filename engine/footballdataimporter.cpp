@@ -629,6 +629,9 @@ ImportReport importFootballData(
 
     QVector<MatchRow> rows;
     rows.reserve(table.records.size() - next);
+    // A match is played once: a second row of it (a line pasted twice) would be a second
+    // event of the same name, and a trader could not tell which one to price.
+    QHash<QString, int> matchLines;
     for (; next < table.records.size(); ++next) {
         const CsvRecord &record = table.records.at(next);
         if (isBlank(record))
@@ -641,6 +644,17 @@ ImportReport importFootballData(
             report.issues.append({record.line, skipReason, ImportIssue::Kind::Skipped});
             continue;
         }
+        const QString match = row.division + QLatin1Char('\n') + row.date.toString(Qt::ISODate)
+            + QLatin1Char('\n') + row.home + QLatin1Char('\n') + row.away;
+        if (const int first = matchLines.value(match); first > 0) {
+            report.issues.append({record.line,
+                QStringLiteral("%1 v %2 on %3 is already on line %4; this row is left out.")
+                    .arg(row.home, row.away, row.date.toString(QStringLiteral("dd/MM/yyyy")))
+                    .arg(first),
+                ImportIssue::Kind::Skipped});
+            continue;
+        }
+        matchLines.insert(match, record.line);
         if (!overUnderProblem.isEmpty())
             report.issues.append({record.line, overUnderProblem, ImportIssue::Kind::Warning});
         rows.append(row);

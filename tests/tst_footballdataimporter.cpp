@@ -220,8 +220,8 @@ void tst_FootballDataImporter::reportsBadRows_data()
                       "E0,11/08/2018,25:00,Bournemouth,Cardiff,1.9,3.6,4.5,1.98,1.83\n")
         << 1 << 2 << 3 << "kick-off time \"25:00\"" << false;
     QTest::newRow("the same match twice: the second left out")
-        << afterGoodRow("E0,10/08/2018,Man United,Leicester,2,1,1.6,3.8,7.0,2.0,1.8") << 1 << 2
-        << 3 << "Man United v Leicester on 10/08/2018 is already on line 2" << false;
+        << afterGoodRow("E0,10/08/2018,Man United,Leicester,2,1,1.6,3.8,7.0,2.0,1.8") << 1 << 2 << 3
+        << "Man United v Leicester on 10/08/2018 is already on line 2" << false;
     QTest::newRow("no over/under columns: one issue on the header")
         << QByteArray("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A\n"
                       "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5\n")

@@ -1133,7 +1133,7 @@ bool FeedServer::closeIfTooSlow(Connection *connection, qint64 queued)
     return true;
 }
 
-void FeedServer::sendOwed(Connection *connection)
+void FeedServer::sendOwed(Connection *connection, Release release)
 {
     if (connection->state() != Connection::State::Live || connection->awaitingSnapshot())
         return;
@@ -1145,10 +1145,13 @@ void FeedServer::sendOwed(Connection *connection)
     if (session->connection != connection)
         return;
     const qint64 nowUs = monotonicMicros();
-    if (isPaced(*session, nowUs)) {
+    if (release == Release::IfCaughtUp && isPaced(*session, nowUs)) {
         // A client that acknowledges, however late, is sent the next delta when it does:
-        // one that is behind then sets its own pace. Only one that has stopped acking
-        // altogether is sent what it is owed on a clock.
+        // one that is behind then sets its own pace, a delta for each ack, each holding all
+        // it is owed (an ack releases it however far behind the client still is). Waiting
+        // for an ack of everything older than the pace held a loaded client's deltas for
+        // 640 ms and more. Only one that has stopped acking altogether is sent what it is
+        // owed on a clock.
         const qint64 silentUs
             = qint64(m_config.heartbeatIntervalMs) * m_config.deadAfterHeartbeats * 1000;
         if (nowUs - session->lastAckUs < silentUs
@@ -1417,7 +1420,7 @@ void FeedServer::handleAck(Connection *connection, const pb::Ack &ack)
     }
     // A paced session waited for this ack.
     if (connection->hasOwed())
-        sendOwed(connection);
+        sendOwed(connection, Release::Acknowledged);
 }
 
 void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &telemetry)

@@ -180,7 +180,11 @@ private:
     /// \a fanOutUs is when the fan-out began, the clock of a held-back connection's hold.
     void sendBatch(Connection *connection, const std::shared_ptr<const PublishedBatch> &published,
         qint64 fanOutUs);
-    void sendOwed(Connection *connection);
+    /// Why what a connection is owed may go out: on an ack, one conflated delta goes however
+    /// far behind the client still is (each ack lets one more through); on anything else
+    /// (its socket drained, a flush, the housekeeping clock), only once it has caught up.
+    enum class Release { IfCaughtUp, Acknowledged };
+    void sendOwed(Connection *connection, Release release = Release::IfCaughtUp);
     /// Closes a held-back connection whose socket is backed up past the slow reader's bound
     /// (\a queued bytes in it, and what it is owed besides); returns whether it did.
     bool closeIfTooSlow(Connection *connection, qint64 queued);

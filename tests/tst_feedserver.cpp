@@ -265,6 +265,7 @@ private Q_SLOTS:
     void slowReaderIsConflatedThenToldTooSlow();
     void clientBehindOnAcksIsPaced_data();
     void clientBehindOnAcksIsPaced();
+    void eachAckOfAClientWithABacklogLetsOneDeltaThrough();
     void flushesWhileSendingGoOutMerged();
     void slotRunningAnEventLoopKeepsItsMessage();
 
@@ -1601,6 +1602,65 @@ void tst_FeedServer::clientBehindOnAcksIsPaced()
         QCOMPARE(c->stats().duplicates, 0u);
         QVERIFY(c->book() == m_feed->book());
     }
+}
+
+void tst_FeedServer::eachAckOfAClientWithABacklogLetsOneDeltaThrough()
+{
+    // A client with a backlog acknowledges what it has applied, which is older than what it
+    // has been sent. Each such ack lets one conflated delta through, holding everything it
+    // is owed: waiting until it had acknowledged everything older than the pace held a
+    // loaded client's deltas for up to a second.
+    m_config.ackPaceMs = 300;
+    m_config.ackPaceMaxHoldMs = 5000;
+    m_config.heartbeatIntervalMs = 5000; // no clock releases anything during the test
+    m_config.mergeFlushesWhileSending = false;
+    QVERIFY(restartServer());
+
+    RawPeer peer;
+    peer.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(peer.socket.state(), QAbstractSocket::ConnectedState);
+    peer.hello();
+    QTRY_VERIFY(peer.count(pb::ServerMessage::kSnapshot) == 1);
+    const quint64 snapshotSequence = peer.received.last().snapshot().sequence();
+    const auto ack = [&peer](quint64 sequence) {
+        pb::ClientMessage message;
+        message.mutable_ack()->set_sequence(sequence);
+        message.mutable_ack()->set_receive_time_us(monotonicMicros());
+        peer.send(message);
+    };
+    ack(snapshotSequence); // a client that acknowledges: it is paced
+
+    // 40 flushes, 20 ms apart: past 300 ms without an ack the rest are held back.
+    for (int i = 0; i < 40; ++i) {
+        QVERIFY(m_feed->setPrice(1 + i % 4, 300 + i).isEmpty());
+        m_feed->flush();
+        QTest::qWait(20);
+    }
+    const quint64 head = m_feed->headSequence();
+    QTest::qWait(100);
+    QList<pb::Delta> deltas;
+    for (const pb::ServerMessage &m : std::as_const(peer.received)) {
+        if (m.has_delta())
+            deltas.append(m.delta());
+    }
+    QVERIFY2(deltas.size() >= 5 && deltas.size() < 35, qPrintable(QString::number(deltas.size())));
+    const quint64 sent = deltas.last().to_sequence();
+    QVERIFY(sent < head);
+
+    // It has applied the first of them only: one delta, with all that was held back.
+    ack(deltas.first().to_sequence());
+    QTRY_COMPARE_WITH_TIMEOUT(peer.count(pb::ServerMessage::kDelta), int(deltas.size()) + 1, 1000);
+    const pb::Delta &released = peer.received.last().delta();
+    QCOMPARE(released.from_sequence(), sent + 1);
+    QCOMPARE(released.to_sequence(), head);
+    // Nothing more until its next ack.
+    QVERIFY(m_feed->setPrice(1, 400).isEmpty());
+    m_feed->flush();
+    QTest::qWait(100);
+    QCOMPARE(peer.count(pb::ServerMessage::kDelta), int(deltas.size()) + 1);
+    ack(deltas.at(1).to_sequence());
+    QTRY_COMPARE_WITH_TIMEOUT(peer.count(pb::ServerMessage::kDelta), int(deltas.size()) + 2, 1000);
+    QCOMPARE(peer.received.last().delta().from_sequence(), head + 1);
 }
 
 void tst_FeedServer::slowReaderIsConflatedThenToldTooSlow()

@@ -108,6 +108,16 @@ int formatIndex(WireFormat format)
     return format == WireFormat::Json ? 1 : 0;
 }
 
+// A session starting on a new connection: nothing sent on it awaits an ack, and it is not
+// paced until it acknowledges something. Under the session's mutex.
+void restartAcks(Session *session)
+{
+    session->awaitingAck.clear();
+    session->oldestUnackedSentUs = 0;
+    session->lastAckUs = monotonicMicros();
+    session->acks = false;
+}
+
 /// Accepts on the engine thread and hands each descriptor on, before any byte is read.
 class Listener : public QTcpServer
 {
@@ -879,10 +889,7 @@ void FeedServer::handleHello(Connection *connection, const pb::Hello &hello)
         QMutexLocker lock(&session->mutex);
         session->lastSentSequence = resume.last_sequence();
         session->lastAckedSequence = resume.last_sequence();
-        session->awaitingAck.clear();
-        session->oldestUnackedSentUs = 0;
-        session->lastAckUs = monotonicMicros();
-        session->acks = false;
+        restartAcks(session);
     }
     pb::ServerMessage message;
     pb::Welcome *welcome = message.mutable_welcome();
@@ -984,10 +991,7 @@ void FeedServer::sendSnapshot(Session *session)
         QMutexLocker lock(&session->mutex);
         session->lastSentSequence = snapshot->sequence;
         session->lastAckedSequence = 0;
-        session->awaitingAck.clear();
-        session->oldestUnackedSentUs = 0;
-        session->lastAckUs = monotonicMicros();
-        session->acks = false;
+        restartAcks(session);
     }
     deliver(session, frames);
 }

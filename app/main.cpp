@@ -60,7 +60,7 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
     const qsizetype skipped = report.skippedRows();
     if (skipped > 0)
         issues << counted(skipped, u"row", u"rows") + QStringLiteral(" skipped");
-    if (const qsizetype warnings = report.issues.size() - skipped; warnings > 0)
+    if (const qsizetype warnings = report.warnings(); warnings > 0)
         issues << counted(warnings, u"warning", u"warnings");
     if (!issues.isEmpty())
         err() << " (" << issues.join(QStringLiteral(", ")) << ", listed above)";

@@ -46,6 +46,8 @@ struct ImportReport
         return std::count_if(issues.cbegin(), issues.cend(),
             [](const ImportIssue &issue) { return issue.isSkipped(); });
     }
+    /// The rows in the book without part of what they held, and any note on the header.
+    qsizetype warnings() const { return issues.size() - skippedRows(); }
 };
 
 /// Reads a football-data.co.uk season file (one division, one season, one match per row)

@@ -430,11 +430,10 @@ void MainWindow::showImportReport(const QString &path, const ImportReport &repor
                          .arg(counted(report.book.events.size(), u"event", u"events"),
                              counted(markets, u"market", u"markets"), name,
                              counted(report.rowsRead, u"row", u"rows")));
-        const qsizetype skipped = report.skippedRows();
         box->setInformativeText(
             tr("Rows skipped: %1. Warnings: %2. The details list each line and why.")
-                .arg(skipped)
-                .arg(report.issues.size() - skipped));
+                .arg(report.skippedRows())
+                .arg(report.warnings()));
     }
     // A file refused because no row could be read lists its rows too.
     if (!report.issues.isEmpty()) {

@@ -51,7 +51,10 @@ Fleet::Fleet(const FleetOptions &options, QObject *parent)
     connect(&m_rampTimer, &QTimer::timeout, this, &Fleet::ramp);
     m_progressTimer.setInterval(ProgressIntervalMs);
     connect(&m_progressTimer, &QTimer::timeout, this, &Fleet::progress);
+    // The run's own clock: a coarse timer may fire up to a twentieth early, and a run of
+    // --duration 10 ended after 9.6 s. The scheduled events below are precise too.
     m_durationTimer.setSingleShot(true);
+    m_durationTimer.setTimerType(Qt::PreciseTimer);
     connect(&m_durationTimer, &QTimer::timeout, this, [this] { finish(false); });
     m_finalTimer.setSingleShot(true);
     connect(&m_finalTimer, &QTimer::timeout, this, &Fleet::finalFiguresIn);
@@ -107,7 +110,7 @@ QString Fleet::start()
     auto atSecond = [this](int seconds, void (FleetWorker::*action)()) {
         if (seconds <= 0)
             return;
-        QTimer::singleShot(seconds * 1000, this, [this, action] {
+        QTimer::singleShot(seconds * 1000, Qt::PreciseTimer, this, [this, action] {
             for (const auto &thread : m_workers) {
                 FleetWorker *worker = thread->worker();
                 QMetaObject::invokeMethod(
@@ -119,7 +122,7 @@ QString Fleet::start()
     atSecond(m_options.blackholeAtS, &FleetWorker::blackholeAll);
     atSecond(m_options.measureAfterS, &FleetWorker::restartLatency);
     if (m_options.measureAfterS > 0) {
-        QTimer::singleShot(m_options.measureAfterS * 1000, this, [this] {
+        QTimer::singleShot(m_options.measureAfterS * 1000, Qt::PreciseTimer, this, [this] {
             const FleetFigures now = latestTotal();
             m_measuredFromFrames = now.frames;
             m_measuredFromUs = now.takenUs > 0 ? now.takenUs : monotonicMicros();

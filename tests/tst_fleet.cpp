@@ -274,6 +274,8 @@ void tst_Fleet::blackholedSessionsStayDark()
     // ...and forwarded nothing on them: no resume, no frame.
     QCOMPARE(s.value(QStringLiteral("resumes")).toInt(-1), 0);
     QCOMPARE(s.value(QStringLiteral("measured_frames")).toInt(-1), 0);
+    // The run lasted what it was asked for, not a coarse timer's twentieth less.
+    QVERIFY2(s.value(QStringLiteral("duration_s")).toDouble() >= 8.0, qPrintable(run.errors));
 }
 
 void tst_Fleet::terminationStillPrintsTheSummary()

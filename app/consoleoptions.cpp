@@ -48,23 +48,27 @@ QString bookmakerChoices(const QString &defaultName)
     return names.join(QStringLiteral(", ")) + QStringLiteral(" or ") + last;
 }
 
-// What the parser could not read, in a sentence. Qt's own options are single-dash words
-// (-platform, -style) meant for an application object the console makes only later, if at
-// all; the parser reports them as unknown words, which are named here with what to use.
+// What the parser could not read, in a sentence of the same kind as the console's own, and
+// where to look. Qt's own options are single-dash words (-platform, -style) meant for an
+// application object the console makes only later, if at all; the parser reports them as
+// unknown words, which are named here with what to use.
 QString parseError(const QCommandLineParser &parser, const QStringList &arguments)
 {
     for (const QString &name : parser.unknownOptionNames()) {
-        const QString word = QLatin1Char('-') + name;
         for (const QString &argument : arguments.mid(1)) {
-            if (argument == word || argument.startsWith(word + QLatin1Char('='))) {
+            const QString typed = argument.section(QLatin1Char('='), 0, 0);
+            if (typed == QLatin1Char('-') + name) {
                 return QStringLiteral("%1 is not an option of the console, and Qt's own "
                                       "options such as -platform or -style are not taken: set "
                                       "QT_QPA_PLATFORM or QT_STYLE_OVERRIDE instead")
-                    .arg(word);
+                    .arg(typed);
             }
+            if (typed == QStringLiteral("--") + name)
+                return QStringLiteral("%1 is not an option of the console; see --help").arg(typed);
         }
     }
-    return parser.errorText();
+    // Qt's sentence ("Missing value after '--import'.").
+    return parser.errorText() + QStringLiteral(" See --help.");
 }
 
 // An empty value is a slip (an unset shell variable, a stray =), never a choice: taken as

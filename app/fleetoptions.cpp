@@ -118,7 +118,7 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
         blackholeAt, measureAfter, ackInterval, eventLoop});
 
     if (!parser.parse(arguments))
-        return parser.errorText();
+        return parser.errorText() + QStringLiteral(" See --help.");
     if (parser.isSet(QStringLiteral("help")))
         parser.showHelp(0);
     if (parser.isSet(QStringLiteral("version")))

@@ -722,6 +722,10 @@ void tst_Headless::badCommandLine_data()
     QTest::newRow("simulate rate zero")
         << QStringList {"--simulate-rate", "0"} << "--simulate-rate";
     QTest::newRow("unknown flag") << QStringList {"--frobnicate"} << "frobnicate";
+    QTest::newRow("unknown flag, as typed, and where to look") << QStringList {
+        "--frobnicate=1"} << "--frobnicate is not an option of the console; see --help";
+    QTest::newRow("flag without its value")
+        << QStringList {"--import"} << "'--import'. See --help.";
     QTest::newRow("http port not a number") << QStringList {"--http-port", "x"} << "--http-port";
     QTest::newRow("replay speed not a number")
         << QStringList {"--speed", "fast"} << "--speed takes";

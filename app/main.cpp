@@ -11,6 +11,7 @@
 #include "mainwindow.h"
 #include "openfilelimit.h"
 #include "signalwatcher.h"
+#include "translations.h"
 
 #include <QApplication>
 #include <QCoreApplication>
@@ -166,6 +167,7 @@ int main(int argc, char **argv)
         // Lets the desktop match the window to the installed entry and its icon.
         QGuiApplication::setDesktopFileName(QStringLiteral("oddsdesk"));
         QGuiApplication::setWindowIcon(QIcon::fromTheme(QStringLiteral("oddsdesk")));
+        installTranslations(app.get());
     }
 
     BookData book;

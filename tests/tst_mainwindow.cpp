@@ -7,6 +7,7 @@
 #include "feedclient.h"
 #include "gridview.h"
 #include "mainwindow.h"
+#include "translations.h"
 
 #include <QApplication>
 #include <QChart>
@@ -182,6 +183,7 @@ class tst_MainWindow : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase();
     void init();
     void cleanup();
     void desksChoicesLast();
@@ -227,6 +229,12 @@ private:
     std::unique_ptr<MainWindow> m_window;
     std::unique_ptr<TestClient> m_client;
 };
+
+void tst_MainWindow::initTestCase()
+{
+    // As the console does: the English plural forms, so that a count of one reads "1 entry".
+    QVERIFY(installTranslations(qApp));
+}
 
 void tst_MainWindow::init()
 {
@@ -670,6 +678,7 @@ void tst_MainWindow::auditLogShowsAndExports()
     AuditWindow *audit = m_window->auditWindow();
     QTRY_VERIFY(audit->isVisible());
     QTRY_COMPARE(audit->auditModel()->rowCount(), 3);
+    QCOMPARE(audit->statusText(), QStringLiteral("3 entries"));
     AuditModel *model = audit->auditModel();
     // Newest first: the two suspensions of one bulk edit, then the price.
     const auto cellText
@@ -690,10 +699,11 @@ void tst_MainWindow::auditLogShowsAndExports()
     QTest::keyClicks(audit->textFilter(), QStringLiteral("fulham"));
     QTRY_COMPARE(model->rowCount(), 1);
     QCOMPARE(cellText(0, AuditModel::EventColumn), QStringLiteral("Fulham v Crystal Palace"));
+    QCOMPARE(audit->statusText(), QStringLiteral("1 entry"));
 
     const QString csv = m_data->filePath(QStringLiteral("audit.csv"));
     audit->exportTo(csv);
-    QTRY_VERIFY(audit->statusText().startsWith(QStringLiteral("Exported 1 entries")));
+    QTRY_VERIFY(audit->statusText().startsWith(QStringLiteral("Exported 1 entry to ")));
     QFile file(csv);
     QVERIFY(file.open(QIODevice::ReadOnly));
     const QByteArray content = file.readAll();

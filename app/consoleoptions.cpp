@@ -351,6 +351,12 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     engine.simulate = parser.isSet(simulate) || options->demo;
     if (!(error = readIntOption(parser, simulateRate, 1, 100000, &engine.simulateRate)).isEmpty())
         return error;
+    // The window's Feed > Simulate prices starts the simulator at this rate later; without a
+    // window nothing would.
+    if (options->headless && parser.isSet(simulateRate) && !engine.simulate) {
+        return QStringLiteral("--simulate-rate needs --simulate (or --demo) in --headless: it is "
+                              "the simulator's rate, and nothing else starts the simulator");
+    }
     if (!(error = readIntOption(parser, flushMs, 0, 1000, &engine.feed.flushIntervalMs)).isEmpty())
         return error;
     if (!(error

@@ -773,6 +773,8 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--catalogue", Recording} << "--catalogue needs --replay";
     QTest::newRow("lifetime without token")
         << QStringList {"--valid-for", "60"} << "--valid-for needs --issue-token";
+    QTest::newRow("simulate rate without the simulator")
+        << QStringList {"--simulate-rate", "50"} << "--simulate-rate needs --simulate";
 
     // Qt's own single-dash options are named whole, with what to set instead.
     QTest::newRow("Qt's style option") << QStringList {"-style", "fusion"} << "QT_STYLE_OVERRIDE";

@@ -77,6 +77,7 @@ QString Fleet::start()
     config.profile = m_options.profile;
     config.upstreamHost = m_options.upstreamHost;
     config.upstreamPort = m_options.upstreamPort;
+    config.sourceAddresses = m_options.sourceAddresses;
 
     m_latest.resize(size_t(m_threadCount));
     m_recent.resize(size_t(m_threadCount));
@@ -265,6 +266,8 @@ QJsonObject Fleet::summary() const
         {QStringLiteral("sessions_requested"), m_options.sessions},
         {QStringLiteral("sessions_live"), f.live},
         {QStringLiteral("sessions_never_live"), f.sessions - f.everLive},
+        {QStringLiteral("sessions_stopped"), f.stopped},
+        {QStringLiteral("source_addresses"), int(f.sourceAddresses.size())},
         {QStringLiteral("duration_s"), std::round(s * 10.0) / 10.0},
         {QStringLiteral("interrupted"), m_interrupted}, {QStringLiteral("threads"), m_threadCount},
         {QStringLiteral("workers_late"), m_lateWorkers},

@@ -105,8 +105,10 @@ quint64 localPortCount()
 }
 
 // Whether this machine lets one process open the sessions asked for; an error sentence if not.
-QString checkCapacity(const FleetOptions &options)
+// Chooses how many source addresses the sessions need, unless --source-addresses did.
+QString checkCapacity(FleetOptions *options_)
 {
+    FleetOptions &options = *options_;
     const quint64 sessions = quint64(options.sessions);
     const quint64 perSession
         = options.profile ? ProxiedSessionDescriptors : DirectSessionDescriptors;
@@ -126,17 +128,38 @@ QString checkCapacity(const FleetOptions &options)
             .arg(limit);
     }
 
-    // Every session connects from one source address to one feed address and port (the
-    // proxies' upstream sides too), so each needs its own local port. QWebSocket offers no
-    // way to choose its source address, so the fleet cannot spread over 127.0.0.x.
+    // Every session connects to one feed address and port (the proxies' upstream sides too),
+    // so each needs a local port of its source address. Past nine tenths of an address's
+    // ports, finding a free one gets slow, so the sessions spread over 127.0.0.x, each
+    // address with ports of its own. That needs the feed on 127.x.x.x, and no proxy.
     const quint64 ports = localPortCount();
-    if (ports != 0 && sessions > ports) {
+    const bool canSpread = !options.profile && isLoopbackIPv4(options.url.host());
+    if (options.sourceAddresses == 0) {
+        options.sourceAddresses = 1;
+        const quint64 perAddress = ports * 9 / 10;
+        if (canSpread && perAddress != 0 && sessions > perAddress) {
+            options.sourceAddresses = int(
+                std::min<quint64>(MaxSourceAddresses, (sessions + perAddress - 1) / perAddress));
+            err() << "oddsdesk-fleet: " << sessions << " sessions connect from "
+                  << options.sourceAddresses << " addresses, 127.0.0.1 upwards: one has " << ports
+                  << " local ports towards the feed" << Qt::endl;
+        }
+    }
+    const quint64 addresses = quint64(options.sourceAddresses);
+    if (ports != 0 && sessions > ports * addresses) {
         return QStringLiteral("--sessions %1 needs a local port each towards the feed, but this "
-                              "machine hands out only %2; a WebSocket client cannot choose its "
-                              "source address here, so run fewer sessions or serve the feed on "
-                              "several ports")
+                              "machine hands out %2 to each source address, and the sessions "
+                              "connect from %3; %4")
             .arg(sessions)
-            .arg(ports);
+            .arg(ports)
+            .arg(addresses)
+            .arg(canSpread ? QStringLiteral("give more --source-addresses")
+                    : options.profile
+                    ? QStringLiteral("with --profile the proxies connect to the feed, from one "
+                                     "address: run fewer sessions, or several fleets")
+                    : QStringLiteral("the feed is not on 127.x.x.x, so the sessions cannot "
+                                     "spread over 127.0.0.x: run fewer sessions, or several "
+                                     "fleets"));
     }
     return QString();
 }
@@ -163,7 +186,7 @@ int main(int argc, char **argv)
     FleetOptions options;
     QString error = parseFleetOptions(QCoreApplication::arguments(), &options);
     if (error.isEmpty())
-        error = checkCapacity(options);
+        error = checkCapacity(&options);
     if (!error.isEmpty()) {
         err() << "oddsdesk-fleet: " << error << Qt::endl;
         return 2;

@@ -55,6 +55,13 @@ QString momentError(const QCommandLineOption &option, int seconds, int durationS
 
 } // namespace
 
+bool isLoopbackIPv4(const QString &host)
+{
+    QHostAddress address;
+    return address.setAddress(host) && address.protocol() == QAbstractSocket::IPv4Protocol
+        && address.isLoopback();
+}
+
 QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
 {
     QCommandLineParser parser;
@@ -114,8 +121,14 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
     const QCommandLineOption eventLoop(QStringLiteral("event-loop"),
         QStringLiteral("The worker threads' event loop: epoll (default) or qt, Qt's own."),
         QStringLiteral("KIND"), QStringLiteral("epoll"));
+    const QCommandLineOption sourceAddresses(QStringLiteral("source-addresses"),
+        QStringLiteral("Connect from this many addresses, 127.0.0.1 upwards, each with its own "
+                       "local ports towards the feed (default: one, or as many as the "
+                       "sessions need past about 25,000 on a default port range). Needs the "
+                       "feed on a 127.x.x.x address and no --profile."),
+        QStringLiteral("N"));
     parser.addOptions({sessions, duration, profile, threads, format, ramp, name, dropAt,
-        blackholeAt, measureAfter, ackInterval, eventLoop});
+        blackholeAt, measureAfter, ackInterval, eventLoop, sourceAddresses});
 
     if (!parser.parse(arguments))
         return parser.errorText() + QStringLiteral(" See --help.");
@@ -179,6 +192,21 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
         }
         if (!(error = readUpstream(options->url, options)).isEmpty())
             return error;
+    }
+
+    if (!(error = readIntOption(
+              parser, sourceAddresses, 1, MaxSourceAddresses, &options->sourceAddresses))
+             .isEmpty())
+        return error;
+    if (parser.isSet(sourceAddresses) && options->sourceAddresses > 1) {
+        if (options->profile)
+            return QStringLiteral("--source-addresses cannot go with --profile: the proxies, "
+                                  "not the sessions, connect to the feed");
+        if (!isLoopbackIPv4(options->url.host()))
+            return QStringLiteral("--source-addresses needs the feed on a 127.x.x.x address, "
+                                  "such as ws://127.0.0.1:8765: the sessions connect from "
+                                  "127.0.0.x, not \"%1\"")
+                .arg(options->url.host());
     }
 
     const QString formatName = parser.value(format).toLower();

@@ -12,6 +12,9 @@
 
 #include <optional>
 
+/// The most source addresses the sessions spread over: 127.0.0.1 to 127.0.0.254.
+constexpr int MaxSourceAddresses = 254;
+
 /// What the load generator's command line asks for.
 struct FleetOptions
 {
@@ -36,8 +39,14 @@ struct FleetOptions
     // so that a benchmark measures the steady state; 0 counts the whole run.
     int measureAfterS = 0;
     int ackIntervalMs = OddsDesk::FeedClientConfig().ackIntervalMs;
+    // How many addresses of 127.0.0.x the sessions connect from, each with its own local
+    // ports towards the feed; 0 leaves it to the fleet (one, unless one's ports are too few).
+    int sourceAddresses = 0;
     OddsDesk::EventLoopKind eventLoop = OddsDesk::EventLoopKind::Epoll;
 };
+
+/// Whether \a host is an IPv4 address of the loopback network, 127.x.x.x.
+bool isLoopbackIPv4(const QString &host);
 
 /// Parses the fleet's command line. --help and --version print and exit. Returns an empty
 /// string on success, or a sentence naming the bad flag.

@@ -54,6 +54,8 @@ void FleetFigures::add(const FleetFigures &other)
     disconnects += other.disconnects;
     serverErrors += other.serverErrors;
     latencyUntrusted += other.latencyUntrusted;
+    stopped += other.stopped;
+    sourceAddresses.unite(other.sourceAddresses);
     latency.merge(other.latency);
     recent.merge(other.recent);
     addCounters(&impairment, other.impairment);
@@ -100,6 +102,11 @@ void FleetWorker::startSessions(const QVector<int> &indexes)
     for (const int index : indexes) {
         FeedClientConfig config = m_config.client;
         config.clientName = QStringLiteral("%1-%2").arg(m_config.namePrefix).arg(index);
+        if (m_config.sourceAddresses > 1) {
+            const quint32 loopback = QHostAddress(QHostAddress::LocalHost).toIPv4Address();
+            config.sourceAddress
+                = QHostAddress(loopback + quint32(index % m_config.sourceAddresses));
+        }
         m_entries.push_back({std::make_unique<FeedClient>(config), false});
         watch(m_entries.size() - 1);
         m_entries.back().client->start();
@@ -113,9 +120,10 @@ void FleetWorker::watch(size_t entry)
         [this, client](const oddsdesk::v1::ServerMessage &message) { onMessage(client, message); });
     connect(client, &FeedClient::deltaApplied, this,
         [this, client](const BookChanges &, quint64) { onDeltaApplied(client); });
-    connect(client, &FeedClient::welcomed, this, [this, entry](bool) {
+    connect(client, &FeedClient::welcomed, this, [this, entry, client](bool) {
         if (!std::exchange(m_entries[entry].everLive, true))
             ++m_everLive;
+        m_sourceAddresses.insert(client->localAddress());
     });
     connect(client, &FeedClient::disconnected, this, [this, entry](int, const QString &) {
         ++m_disconnects;
@@ -163,6 +171,8 @@ FleetFigures FleetWorker::collect()
         const FeedClient &client = *entry.client;
         if (client.state() == FeedClient::State::Live)
             ++f.live;
+        if (!client.refusal().isEmpty())
+            ++f.stopped;
         const FeedClientStats &s = client.stats();
         f.frames += s.framesReceived;
         f.bytes += s.bytesReceived;
@@ -180,6 +190,7 @@ FleetFigures FleetWorker::collect()
     f.disconnects = m_disconnects;
     f.serverErrors = m_serverErrors;
     f.latencyUntrusted = m_latencyUntrusted;
+    f.sourceAddresses = m_sourceAddresses;
     f.latency = m_latency;
     f.recent = m_recent;
     m_recent.clear();

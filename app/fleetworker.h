@@ -7,6 +7,7 @@
 
 #include <QHostAddress>
 #include <QObject>
+#include <QSet>
 #include <QThread>
 #include <QTimer>
 #include <QVector>
@@ -39,6 +40,11 @@ struct FleetFigures
     // Deltas whose commit time lies after their receive time: the feed is not on this
     // machine's clock. Dropped from the latency figures, never drawn as negative.
     quint64 latencyUntrusted = 0;
+    // Sessions that stopped for good: refused by the feed, or unable to connect from their
+    // source address.
+    int stopped = 0;
+    // The addresses sessions were welcomed from: 127.0.0.x, one or several.
+    QSet<QString> sourceAddresses;
     LatencyHistogram latency; // the whole run
     LatencyHistogram recent; // since the previous collect
     OddsDesk::Testing::ImpairmentCounters impairment;
@@ -57,6 +63,8 @@ struct FleetWorkerConfig
     QHostAddress upstreamHost;
     quint16 upstreamPort = 0;
     OddsDesk::EventLoopKind eventLoop = OddsDesk::EventLoopKind::Epoll;
+    // More than one: session n connects from 127.0.0.(1 + n % sourceAddresses).
+    int sourceAddresses = 1;
 };
 
 /// One worker of the load generator: owns a share of the fleet's feed clients and, with a
@@ -126,6 +134,7 @@ private:
     quint64 m_disconnects = 0;
     quint64 m_serverErrors = 0;
     quint64 m_latencyUntrusted = 0;
+    QSet<QString> m_sourceAddresses; // where welcomed sessions connected from
     LatencyHistogram m_latency;
     LatencyHistogram m_recent;
     QTimer m_reportTimer;

@@ -3,6 +3,7 @@
 #include "clock.h"
 
 #include <QSslConfiguration>
+#include <QTcpSocket>
 #include <QWebSocket>
 #include <QWebSocketHandshakeOptions>
 
@@ -185,6 +186,8 @@ void FeedClient::connectNow()
     connect(m_socket, &QWebSocket::disconnected, this, &FeedClient::onDisconnected);
     connect(m_socket, &QWebSocket::binaryMessageReceived, this, &FeedClient::onBinary);
     connect(m_socket, &QWebSocket::textMessageReceived, this, &FeedClient::onText);
+    if (!m_config.sourceAddress.isNull())
+        bindBeforeConnecting(m_socket);
 
     QWebSocketHandshakeOptions options;
     options.setSubprotocols({QString::fromLatin1(
@@ -203,8 +206,34 @@ void FeedClient::connectNow()
     m_socket->open(QNetworkRequest(m_config.url), options);
 }
 
+void FeedClient::bindBeforeConnecting(QWebSocket *socket)
+{
+    // QWebSocket offers no way to choose the address it connects from. It makes its TCP
+    // socket, says it is connecting, and only then connects that socket; a TCP socket bound
+    // by then connects from the bound address (QAbstractSocket::bind(), then connectToHost()).
+    // onConnected() checks that it did.
+    connect(socket, &QWebSocket::stateChanged, this,
+        [this, socket](QAbstractSocket::SocketState state) {
+            if (state != QAbstractSocket::ConnectingState)
+                return;
+            auto *tcp = socket->findChild<QTcpSocket *>(QString(), Qt::FindDirectChildrenOnly);
+            if (tcp && tcp->state() == QAbstractSocket::UnconnectedState)
+                tcp->bind(m_config.sourceAddress);
+        });
+}
+
 void FeedClient::onConnected()
 {
+    if (!m_config.sourceAddress.isNull() && m_socket->localAddress() != m_config.sourceAddress) {
+        // Another address than the one asked for: a fleet spread over addresses would not be.
+        m_refusal
+            = QStringLiteral("connected from %1, not from %2 as asked; is %2 an address "
+                             "of this machine?")
+                  .arg(m_socket->localAddress().toString(), m_config.sourceAddress.toString());
+        qCWarning(lcClient).noquote() << m_refusal;
+        m_socket->abort();
+        return;
+    }
     ++m_stats.connects;
     m_connectedAtUs = m_lastMessageUs = now();
     m_ackPending = false;

@@ -7,6 +7,7 @@
 #include <QAbstractSocket>
 #include <QLoggingCategory>
 #include <QHash>
+#include <QHostAddress>
 #include <QObject>
 #include <QSslCertificate>
 #include <QRandomGenerator>
@@ -25,6 +26,10 @@ namespace OddsDesk {
 struct FeedClientConfig
 {
     QUrl url;
+    // The local address to connect from; null leaves it to the system. A load generator
+    // spreads its sessions over 127.0.0.x with it: each source address has its own local
+    // ports towards the feed's address and port.
+    QHostAddress sourceAddress;
     WireFormat format = WireFormat::Binary;
     QString clientName = QStringLiteral("oddsdesk-client");
     QString clientVersion;
@@ -108,6 +113,11 @@ public:
     /// The head sequence the server last told us about (welcome or heartbeat).
     quint64 serverHead() const { return m_serverHead; }
     QString sessionId() const { return m_sessionId; }
+    /// The address its latest connection came from (empty before the first).
+    QString localAddress() const { return m_localAddress; }
+    /// Why the client stopped for good (the server refused it, or it could not connect
+    /// from its source address); empty while it carries on.
+    QString refusal() const { return m_refusal; }
     QString epoch() const { return m_epoch; }
     bool hasBook() const { return m_hasBook; }
     bool isStale() const { return m_stale; }
@@ -141,6 +151,7 @@ Q_SIGNALS:
 
 private:
     void connectNow();
+    void bindBeforeConnecting(QWebSocket *socket);
     void onConnected();
     void onDisconnected();
     void onBinary(const QByteArray &data);

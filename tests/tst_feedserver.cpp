@@ -250,6 +250,8 @@ private Q_SLOTS:
     void latencyIsMeasuredFromAcks_data();
     void latencyIsMeasuredFromAcks();
     void supportSeesSessionsAndActsOnThem();
+    void clientConnectsFromItsSourceAddress();
+    void clientRefusesAnotherSourceAddress();
     void authenticationRefusesBadTokens_data();
     void authenticationRefusesBadTokens();
     void servesWssWithItsCertificate();
@@ -893,6 +895,55 @@ void tst_FeedServer::supportSeesSessionsAndActsOnThem()
     QVERIFY(!m_server->disconnectSession(QStringLiteral("nope"), QString()));
     QVERIFY(!m_server->sessionDetail(QStringLiteral("nope")));
     c.stop();
+}
+
+// A client told which address to connect from connects from it, and again when it comes
+// back; the load generator spreads its sessions over 127.0.0.x so.
+void tst_FeedServer::clientConnectsFromItsSourceAddress()
+{
+    const auto addressOf = [this](const QString &sessionId) {
+        const std::optional<SessionDetail> detail = m_server->sessionDetail(sessionId);
+        return detail ? detail->summary.remoteAddress.section(QLatin1Char(':'), 0, 0) : QString();
+    };
+    FeedClientConfig config;
+    config.url = m_server->url();
+    config.backoffBaseMs = 50;
+    config.sourceAddress = QHostAddress(QStringLiteral("127.0.0.2"));
+    FeedClient second(config);
+    config.sourceAddress = QHostAddress(QStringLiteral("127.0.0.3"));
+    FeedClient third(config);
+    second.start();
+    third.start();
+    QTRY_COMPARE(second.stats().snapshots, 1u);
+    QTRY_COMPARE(third.stats().snapshots, 1u);
+    QCOMPARE(addressOf(second.sessionId()), QStringLiteral("127.0.0.2"));
+    QCOMPARE(addressOf(third.sessionId()), QStringLiteral("127.0.0.3"));
+
+    // Dropped, it resumes from the same address on a new socket.
+    QVERIFY(m_server->disconnectSession(second.sessionId(), QStringLiteral("ticket 4712")));
+    QTRY_COMPARE(second.stats().resumes, 1u);
+    QTRY_VERIFY(second.state() == FeedClient::State::Live);
+    QCOMPARE(addressOf(second.sessionId()), QStringLiteral("127.0.0.2"));
+    second.stop();
+    third.stop();
+}
+
+// An address it cannot connect from (not one of this machine's) is not quietly replaced by
+// another: the client stops with the reason and does not try again.
+void tst_FeedServer::clientRefusesAnotherSourceAddress()
+{
+    FeedClientConfig config;
+    config.url = m_server->url();
+    config.backoffBaseMs = 50;
+    config.sourceAddress = QHostAddress(QStringLiteral("192.0.2.1")); // documentation only
+    FeedClient c(config);
+    c.start();
+    QTRY_VERIFY(c.state() == FeedClient::State::Closed);
+    QCOMPARE(c.stats().snapshots, 0u);
+    QVERIFY2(c.refusal().contains(QStringLiteral("192.0.2.1")), qPrintable(c.refusal()));
+    QTest::qWait(300); // six backoff steps
+    QCOMPARE(c.state(), FeedClient::State::Closed);
+    QVERIFY(m_server->sessionSummaries().isEmpty());
 }
 
 void tst_FeedServer::authenticationRefusesBadTokens_data()

@@ -8,6 +8,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <csignal>
@@ -155,6 +156,8 @@ class tst_Fleet : public QObject
 
 private Q_SLOTS:
     void directSessionsReceiveEveryDelta();
+    void sessionsSpreadOverSourceAddresses();
+    void spreadWhenOneAddressRunsOutOfPorts();
     void impairedSessionsGoThroughTheProxy();
     void droppedSessionsAllResume();
     void blackholedSessionsStayDark();
@@ -186,12 +189,92 @@ void tst_Fleet::directSessionsReceiveEveryDelta()
     QCOMPARE(s.value(QStringLiteral("gaps")).toInt(-1), 0);
     QCOMPARE(s.value(QStringLiteral("duplicates")).toInt(-1), 0);
     QCOMPARE(s.value(QStringLiteral("profile")).toString(), QStringLiteral("none"));
+    QCOMPARE(s.value(QStringLiteral("source_addresses")).toInt(), 1);
+    QCOMPARE(s.value(QStringLiteral("sessions_stopped")).toInt(-1), 0);
     const QJsonObject latency = s.value(QStringLiteral("latency_ms")).toObject();
     const double p50 = latency.value(QStringLiteral("p50")).toDouble();
     QVERIFY2(p50 > 0 && p50 < DirectLatencyBoundMs, qPrintable(QString::number(p50)));
     QVERIFY(latency.value(QStringLiteral("p99")).toDouble() >= p50);
     QVERIFY(latency.value(QStringLiteral("max")).toDouble()
         >= latency.value(QStringLiteral("p99")).toDouble());
+}
+
+// Asked to, the sessions connect from 127.0.0.1, .2 and .3, and are served as from one.
+void tst_Fleet::sessionsSpreadOverSourceAddresses()
+{
+    SimulatingConsole console;
+    const QString url = console.waitForUrl();
+    QVERIFY2(!url.isEmpty(), qPrintable(console.errors()));
+
+    const FleetRun run = runFleet(
+        {url, QStringLiteral("--sessions"), QStringLiteral("30"), QStringLiteral("--duration"),
+            QStringLiteral("4"), QStringLiteral("--source-addresses"), QStringLiteral("3")},
+        4);
+    QVERIFY2(run.exitCode == 0, qPrintable(run.errors));
+    const QJsonObject &s = run.summary;
+    QVERIFY2(!s.isEmpty(), qPrintable(run.errors));
+    QCOMPARE(s.value(QStringLiteral("source_addresses")).toInt(), 3);
+    QCOMPARE(s.value(QStringLiteral("sessions_live")).toInt(), 30);
+    QCOMPARE(s.value(QStringLiteral("sessions_stopped")).toInt(-1), 0);
+    QVERIFY(s.value(QStringLiteral("changes_per_s")).toDouble() > 0);
+    QCOMPARE(s.value(QStringLiteral("gaps")).toInt(-1), 0);
+    QCOMPARE(s.value(QStringLiteral("duplicates")).toInt(-1), 0);
+}
+
+// With fewer local ports than sessions (a network namespace of the test's own, with 100 of
+// them), the fleet spreads its sessions over as many addresses as they need, and says so;
+// held to one address, it refuses before a single connection.
+void tst_Fleet::spreadWhenOneAddressRunsOutOfPorts()
+{
+    QProcess probe;
+    probe.start(QStringLiteral("unshare"),
+        {QStringLiteral("--user"), QStringLiteral("--map-root-user"), QStringLiteral("--net"),
+            QStringLiteral("true")});
+    if (!probe.waitForFinished(10000) || probe.exitCode() != 0)
+        QSKIP("this machine lets no one make a network namespace (unshare --user --net)");
+
+    QTemporaryDir data;
+    QVERIFY(data.isValid());
+    // The console and the fleets run inside the namespace: its loopback is theirs alone.
+    const QString script = QStringLiteral(R"(set -e
+ip link set lo up
+echo "40000 40099" > /proc/sys/net/ipv4/ip_local_port_range
+"$1" --headless --port 0 --http-port -1 --data "$3" --simulate > "$3/console.out" 2>&1 &
+console=$!
+trap 'kill $console' EXIT
+for i in $(seq 200); do
+    url=$(grep -o 'ws://[0-9.:]*' "$3/console.out" || true)
+    [ -n "$url" ] && break
+    sleep 0.1
+done
+"$2" "$url" --sessions 200 --duration 4 --source-addresses 1 > "$3/refused.json" \
+    2> "$3/refused.err" && exit 3
+"$2" "$url" --sessions 200 --duration 4
+)");
+    QProcess run;
+    run.start(QStringLiteral("unshare"),
+        {QStringLiteral("--user"), QStringLiteral("--map-root-user"), QStringLiteral("--net"),
+            QStringLiteral("sh"), QStringLiteral("-c"), script, QStringLiteral("sh"), Console,
+            FleetProgram, data.path()});
+    QVERIFY(run.waitForFinished(4000 + FleetMarginMs));
+    const QString errors = QString::fromUtf8(run.readAllStandardError());
+    QVERIFY2(run.exitCode() == 0, qPrintable(errors));
+
+    QFile refused(data.filePath(QStringLiteral("refused.err")));
+    QVERIFY(refused.open(QIODevice::ReadOnly));
+    const QString refusal = QString::fromUtf8(refused.readAll());
+    QVERIFY2(refusal.contains(QStringLiteral("hands out 100 to each source address")),
+        qPrintable(refusal));
+    QVERIFY2(refusal.contains(QStringLiteral("--source-addresses")), qPrintable(refusal));
+
+    QVERIFY2(errors.contains(QStringLiteral("200 sessions connect from 3 addresses")),
+        qPrintable(errors));
+    const QJsonObject s = QJsonDocument::fromJson(run.readAllStandardOutput().trimmed()).object();
+    QVERIFY2(!s.isEmpty(), qPrintable(errors));
+    QCOMPARE(s.value(QStringLiteral("source_addresses")).toInt(), 3);
+    QCOMPARE(s.value(QStringLiteral("sessions_live")).toInt(), 200);
+    QCOMPARE(s.value(QStringLiteral("gaps")).toInt(-1), 0);
+    QCOMPARE(s.value(QStringLiteral("duplicates")).toInt(-1), 0);
 }
 
 void tst_Fleet::impairedSessionsGoThroughTheProxy()
@@ -351,6 +434,16 @@ void tst_Fleet::badCommandLine_data()
                                           << "--blackhole-at 2";
     QTest::newRow("measuring after the run") << QStringList {url, "--sessions", "1", "--duration",
         "2", "--measure-after", "5"} << "--measure-after 5";
+    QTest::newRow("source addresses through a proxy") << QStringList {url, "--sessions", "2",
+        "--duration", "1", "--profile", "urban-4g", "--source-addresses", "2"}
+                                                      << "cannot go with --profile";
+    QTest::newRow("source addresses to a named host") << QStringList {"ws://localhost:1",
+        "--sessions", "2", "--duration", "1", "--source-addresses", "2"}
+                                                      << "needs the feed on a 127.x.x.x address";
+    QTest::newRow("no source address") << QStringList {url, "--sessions", "2", "--duration", "1",
+        "--source-addresses", "0"} << "--source-addresses takes";
+    QTest::newRow("more source addresses than 127.0.0.x has") << QStringList {url, "--sessions",
+        "2", "--duration", "1", "--source-addresses", "255"} << "--source-addresses takes";
     // More than any one process here may open: refused before a single connection.
     QTest::newRow("more sessions than the machine allows")
         << QStringList {url, "--sessions", "1000000", "--duration", "1"} << "--sessions 1000000";

@@ -67,9 +67,17 @@ Engine::~Engine()
     shutdown();
 }
 
+template <typename Call> void Engine::post(Call &&call)
+{
+    if (!m_core)
+        return;
+    QMetaObject::invokeMethod(
+        m_core, [core = m_core, call = std::forward<Call>(call)] { call(core); });
+}
+
 void Engine::start(const BookData &book)
 {
-    QMetaObject::invokeMethod(m_core, [core = m_core, book] { core->start(book); });
+    post([book](EngineCore *core) { core->start(book); });
 }
 
 void Engine::shutdown()
@@ -79,103 +87,95 @@ void Engine::shutdown()
     QMetaObject::invokeMethod(m_core, &EngineCore::stop, Qt::BlockingQueuedConnection);
     m_thread.quit();
     m_thread.wait();
+    // The core was deleted as its thread finished. A window closing after this (a SIGTERM
+    // quits the application after the engine) may still ask for something: post() drops it.
+    m_core = nullptr;
 }
 
 quint64 Engine::submitEdit(const DeskEdit &edit)
 {
     const quint64 id = ++m_lastRequestId;
-    QMetaObject::invokeMethod(m_core, [core = m_core, id, edit] { core->submitEdit(id, edit); });
+    post([id, edit](EngineCore *core) { core->submitEdit(id, edit); });
     return id;
 }
 
 quint64 Engine::requestAudit(const AuditFilter &filter)
 {
     const quint64 id = ++m_lastRequestId;
-    QMetaObject::invokeMethod(
-        m_core, [core = m_core, id, filter] { core->requestAudit(id, filter); });
+    post([id, filter](EngineCore *core) { core->requestAudit(id, filter); });
     return id;
 }
 
 void Engine::exportAudit(const AuditFilter &filter, const QString &path)
 {
-    QMetaObject::invokeMethod(
-        m_core, [core = m_core, filter, path] { core->exportAudit(filter, path); });
+    post([filter, path](EngineCore *core) { core->exportAudit(filter, path); });
 }
 
 void Engine::setPrice(quint32 selectionId, Price price, std::optional<Price> expected)
 {
-    QMetaObject::invokeMethod(m_core, [core = m_core, selectionId, price, expected] {
-        core->setPrice(selectionId, price, expected);
-    });
+    post([selectionId, price, expected](
+             EngineCore *core) { core->setPrice(selectionId, price, expected); });
 }
 
 void Engine::setStatus(quint32 marketId, MarketStatus status)
 {
-    QMetaObject::invokeMethod(
-        m_core, [core = m_core, marketId, status] { core->setStatus(marketId, status); });
+    post([marketId, status](EngineCore *core) { core->setStatus(marketId, status); });
 }
 
 void Engine::setEventStatus(quint32 eventId, MarketStatus status)
 {
-    QMetaObject::invokeMethod(
-        m_core, [core = m_core, eventId, status] { core->setEventStatus(eventId, status); });
+    post([eventId, status](EngineCore *core) { core->setEventStatus(eventId, status); });
 }
 
 void Engine::loadBook(const BookData &book)
 {
-    QMetaObject::invokeMethod(m_core, [core = m_core, book] { core->loadBook(book); });
+    post([book](EngineCore *core) { core->loadBook(book); });
 }
 
 void Engine::setSimulatorEnabled(bool enabled)
 {
-    QMetaObject::invokeMethod(
-        m_core, [core = m_core, enabled] { core->setSimulatorEnabled(enabled); });
+    post([enabled](EngineCore *core) { core->setSimulatorEnabled(enabled); });
 }
 
 void Engine::setSimulatorRate(int changesPerSecond)
 {
-    QMetaObject::invokeMethod(
-        m_core, [core = m_core, changesPerSecond] { core->setSimulatorRate(changesPerSecond); });
+    post([changesPerSecond](EngineCore *core) { core->setSimulatorRate(changesPerSecond); });
 }
 
 void Engine::restartFeed()
 {
-    QMetaObject::invokeMethod(m_core, &EngineCore::restartFeed);
+    post([](EngineCore *core) { core->restartFeed(); });
 }
 
 void Engine::startReplay(const QString &streamPath, const QString &cataloguePath, double speed)
 {
-    QMetaObject::invokeMethod(m_core, [core = m_core, streamPath, cataloguePath, speed] {
-        core->startReplay(streamPath, cataloguePath, speed);
-    });
+    post([streamPath, cataloguePath, speed](
+             EngineCore *core) { core->startReplay(streamPath, cataloguePath, speed); });
 }
 
 void Engine::stopReplay()
 {
-    QMetaObject::invokeMethod(m_core, &EngineCore::stopReplay);
+    post([](EngineCore *core) { core->stopReplay(); });
 }
 
 void Engine::watchSessions(bool watching)
 {
-    QMetaObject::invokeMethod(m_core, [core = m_core, watching] { core->watchSessions(watching); });
+    post([watching](EngineCore *core) { core->watchSessions(watching); });
 }
 
 void Engine::requestSessionDetail(const QString &sessionId)
 {
-    QMetaObject::invokeMethod(
-        m_core, [core = m_core, sessionId] { core->requestSessionDetail(sessionId); });
+    post([sessionId](EngineCore *core) { core->requestSessionDetail(sessionId); });
 }
 
 void Engine::disconnectSession(const QString &sessionId, const QString &reason)
 {
-    QMetaObject::invokeMethod(
-        m_core, [core = m_core, sessionId, reason] { core->disconnectSession(sessionId, reason); });
+    post([sessionId, reason](EngineCore *core) { core->disconnectSession(sessionId, reason); });
 }
 
 void Engine::resyncSession(const QString &sessionId)
 {
-    QMetaObject::invokeMethod(
-        m_core, [core = m_core, sessionId] { core->resyncSession(sessionId); });
+    post([sessionId](EngineCore *core) { core->resyncSession(sessionId); });
 }
 
 EngineCore::EngineCore(const EngineConfig &config)

@@ -57,7 +57,8 @@ public:
     /// Starts the engine thread with \a book and starts listening. Emits started() or
     /// failed() once.
     void start(const BookData &book);
-    /// Closes sessions with 1001 and stops the thread; blocks until done. Idempotent.
+    /// Closes sessions with 1001 and stops the thread; blocks until done. Idempotent. Every
+    /// request after it is dropped.
     void shutdown();
 
     QUrl url() const { return m_url; }
@@ -127,6 +128,9 @@ Q_SIGNALS:
     void sessionDetail(const QString &sessionId, bool found, const OddsDesk::SessionDetail &detail);
 
 private:
+    /// Queues \a call with the core on the engine thread; nothing once it has shut down.
+    template <typename Call> void post(Call &&call);
+
     EngineConfig m_config;
     QThread m_thread;
     EngineCore *m_core = nullptr; // lives on m_thread

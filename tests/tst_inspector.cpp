@@ -112,6 +112,7 @@ private Q_SLOTS:
     void sessionReport();
     void timelineRefreshIsMinimal();
     void watchesOnlyWhileVisible();
+    void windowsCloseAfterTheEngineStopped();
     void dashboardOpensTheWorstSession();
     void dashboardPausesWhileHidden();
     void underLoad();
@@ -500,6 +501,33 @@ void tst_Inspector::watchesOnlyWhileVisible()
 
     inspector->show();
     QTRY_VERIFY(lists.count() >= 1); // at once, not a second later
+}
+
+// SIGTERM stops the engine first, then quits, which closes every window: the inspector,
+// the dashboard and a session's detail then stop watching an engine that is gone. That
+// once posted to the deleted engine core and hung the console for good.
+void tst_Inspector::windowsCloseAfterTheEngineStopped()
+{
+    SessionInspector *inspector = openInspector();
+    m_window->dashboardAction()->trigger();
+    SessionDetailWindow *detail = openDetailOf(0);
+    QVERIFY(detail);
+    QVERIFY(inspector->isWatching());
+
+    m_fleet.reset();
+    m_engine->shutdown();
+    QApplication::closeAllWindows();
+    QVERIFY(!inspector->isVisible());
+    QVERIFY(!detail->isVisible());
+    QVERIFY(!inspector->isWatching());
+    // Asked for anything now, the stopped engine does nothing, and says nothing (once what
+    // it said before it stopped has been delivered).
+    QCoreApplication::sendPostedEvents();
+    QSignalSpy lists(m_engine.get(), &Engine::sessionsUpdated);
+    m_engine->watchSessions(true);
+    m_engine->requestSessionDetail(QStringLiteral("any"));
+    QTest::qWait(100);
+    QCOMPARE(lists.count(), 0);
 }
 
 void tst_Inspector::dashboardOpensTheWorstSession()

@@ -121,13 +121,12 @@ QString Fleet::start()
     };
     atSecond(m_options.dropAtS, &FleetWorker::dropAll);
     atSecond(m_options.blackholeAtS, &FleetWorker::blackholeAll);
-    atSecond(m_options.measureAfterS, &FleetWorker::restartLatency);
+    atSecond(m_options.measureAfterS, &FleetWorker::startMeasuring);
     if (m_options.measureAfterS > 0) {
-        QTimer::singleShot(m_options.measureAfterS * 1000, Qt::PreciseTimer, this, [this] {
-            const FleetFigures now = latestTotal();
-            m_measuredFromFrames = now.frames;
-            m_measuredFromUs = now.takenUs > 0 ? now.takenUs : monotonicMicros();
-        });
+        // Each worker counts its frames from the moment it is told; the last report's
+        // figures may be a second old by then.
+        QTimer::singleShot(m_options.measureAfterS * 1000, Qt::PreciseTimer, this,
+            [this] { m_measuredFromUs = monotonicMicros(); });
     }
     m_rampTimer.start();
     m_progressTimer.start();
@@ -299,7 +298,7 @@ QJsonObject Fleet::summary() const
         {QStringLiteral("server_errors"), qint64(f.serverErrors)}};
     if (m_options.measureAfterS > 0 && m_measuredFromUs > 0) {
         const qint64 endUs = f.takenUs > 0 ? f.takenUs : monotonicMicros();
-        summary.insert(QStringLiteral("measured_frames"), qint64(f.frames - m_measuredFromFrames));
+        summary.insert(QStringLiteral("measured_frames"), qint64(f.measuredFrames));
         summary.insert(QStringLiteral("measured_s"),
             std::round(double(endUs - m_measuredFromUs) / 1e5) / 10.0);
     }

@@ -76,7 +76,6 @@ private:
     double m_elapsedS = 0;
     FleetFigures m_final;
     // With --measure-after: the frames received by then, and when that was.
-    quint64 m_measuredFromFrames = 0;
     qint64 m_measuredFromUs = 0;
     int m_drainedWorkers = 0;
 };

@@ -40,6 +40,7 @@ void FleetFigures::add(const FleetFigures &other)
     live += other.live;
     everLive += other.everLive;
     frames += other.frames;
+    measuredFrames += other.measuredFrames;
     bytes += other.bytes;
     deltas += other.deltas;
     changes += other.changes;
@@ -190,6 +191,8 @@ FleetFigures FleetWorker::collect()
     f.disconnects = m_disconnects;
     f.serverErrors = m_serverErrors;
     f.latencyUntrusted = m_latencyUntrusted;
+    if (m_measuring)
+        f.measuredFrames = f.frames - m_framesBeforeMeasuring;
     f.sourceAddresses = m_sourceAddresses;
     f.latency = m_latency;
     f.recent = m_recent;
@@ -213,9 +216,13 @@ void FleetWorker::blackholeAll()
         m_proxy->blackholeNetwork(true);
 }
 
-void FleetWorker::restartLatency()
+void FleetWorker::startMeasuring()
 {
     m_latency.clear();
+    m_framesBeforeMeasuring = 0;
+    for (const Entry &entry : m_entries)
+        m_framesBeforeMeasuring += entry.client->stats().framesReceived;
+    m_measuring = true;
 }
 
 void FleetWorker::finish()

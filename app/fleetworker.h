@@ -24,6 +24,7 @@ struct FleetFigures
     int live = 0; // in the Live state now
     int everLive = 0; // welcomed at least once
     quint64 frames = 0;
+    quint64 measuredFrames = 0; // since the worker started measuring (--measure-after)
     quint64 bytes = 0;
     quint64 deltas = 0;
     quint64 changes = 0;
@@ -91,8 +92,9 @@ public:
     /// Stops the proxy forwarding anything, for good, on the connections open now and on any
     /// opened later (accepted, then nothing moves either way): readers that stopped.
     void blackholeAll();
-    /// Forgets the latencies so far: what follows is the steady state.
-    void restartLatency();
+    /// Forgets the latencies so far and counts frames from now: what follows is the steady
+    /// state.
+    void startMeasuring();
     /// Reports the final figures, then closes every connection with a normal close and stops
     /// reconnecting; drained() follows once the connections are closed or after a bounded
     /// grace period.
@@ -135,6 +137,8 @@ private:
     quint64 m_serverErrors = 0;
     quint64 m_latencyUntrusted = 0;
     QSet<QString> m_sourceAddresses; // where welcomed sessions connected from
+    bool m_measuring = false;
+    quint64 m_framesBeforeMeasuring = 0;
     LatencyHistogram m_latency;
     LatencyHistogram m_recent;
     QTimer m_reportTimer;

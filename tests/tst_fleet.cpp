@@ -199,7 +199,9 @@ void tst_Fleet::directSessionsReceiveEveryDelta()
         >= latency.value(QStringLiteral("p99")).toDouble());
 }
 
-// Asked to, the sessions connect from 127.0.0.1, .2 and .3, and are served as from one.
+// Asked to, the sessions connect from 127.0.0.1, .2 and .3, and are served as from one. The
+// measured window is the run after --measure-after, to the tenth of a second: it once began
+// at the progress report before it, and at one second counted the whole run's frames.
 void tst_Fleet::sessionsSpreadOverSourceAddresses()
 {
     SimulatingConsole console;
@@ -208,13 +210,19 @@ void tst_Fleet::sessionsSpreadOverSourceAddresses()
 
     const FleetRun run = runFleet(
         {url, QStringLiteral("--sessions"), QStringLiteral("30"), QStringLiteral("--duration"),
-            QStringLiteral("4"), QStringLiteral("--source-addresses"), QStringLiteral("3")},
+            QStringLiteral("4"), QStringLiteral("--source-addresses"), QStringLiteral("3"),
+            QStringLiteral("--measure-after"), QStringLiteral("1")},
         4);
     QVERIFY2(run.exitCode == 0, qPrintable(run.errors));
     const QJsonObject &s = run.summary;
     QVERIFY2(!s.isEmpty(), qPrintable(run.errors));
     QCOMPARE(s.value(QStringLiteral("source_addresses")).toInt(), 3);
     QCOMPARE(s.value(QStringLiteral("sessions_live")).toInt(), 30);
+    const double measuredS = s.value(QStringLiteral("measured_s")).toDouble();
+    QVERIFY2(measuredS >= 2.9 && measuredS <= 3.3, qPrintable(QString::number(measuredS)));
+    const int measuredFrames = s.value(QStringLiteral("measured_frames")).toInt();
+    QVERIFY2(measuredFrames > 0 && measuredFrames < s.value(QStringLiteral("frames")).toInt(),
+        qPrintable(run.errors));
     QCOMPARE(s.value(QStringLiteral("sessions_stopped")).toInt(-1), 0);
     QVERIFY(s.value(QStringLiteral("changes_per_s")).toDouble() > 0);
     QCOMPARE(s.value(QStringLiteral("gaps")).toInt(-1), 0);

@@ -1547,8 +1547,14 @@ void FeedServer::connectionLost(Connection *connection)
     worker->connections.removeOne(connection);
     connection->setState(Connection::State::Closing);
     ClosedInfo info;
-    info.closeCode = connection->socket()->closeCode();
-    info.peerReason = connection->socket()->closeReason();
+    QWebSocket *socket = connection->socket();
+    // Without a close frame (the app killed, the network gone) QWebSocket still reports its
+    // default 1000; the socket's error tells the two apart. Browsers call such a close 1006.
+    const bool closeFrame = !socket->closeReason().isEmpty()
+        || socket->error() == QAbstractSocket::UnknownSocketError;
+    info.closeCode
+        = closeFrame ? socket->closeCode() : QWebSocketProtocol::CloseCodeAbnormalDisconnection;
+    info.peerReason = socket->closeReason();
     info.ownReason = connection->closeReason();
     QMetaObject::invokeMethod(
         this, [this, connection, info] { connectionClosed(connection, info); });

@@ -251,6 +251,7 @@ private Q_SLOTS:
     void latencyIsMeasuredFromAcks();
     void supportSeesSessionsAndActsOnThem();
     void clientConnectsFromItsSourceAddress();
+    void closeWithoutACloseFrameIsAbnormal();
     void clientRefusesAnotherSourceAddress();
     void authenticationRefusesBadTokens_data();
     void authenticationRefusesBadTokens();
@@ -895,6 +896,53 @@ void tst_FeedServer::supportSeesSessionsAndActsOnThem()
     QVERIFY(!m_server->disconnectSession(QStringLiteral("nope"), QString()));
     QVERIFY(!m_server->sessionDetail(QStringLiteral("nope")));
     c.stop();
+}
+
+// A connection cut without a close frame (the app killed, the network gone) is told in the
+// session's timeline as 1006, as browsers report it, not as the normal close a missing code
+// would default to; a close frame is told with its code and reason.
+void tst_FeedServer::closeWithoutACloseFrameIsAbnormal()
+{
+    FeedClientConfig config;
+    config.url = m_server->url();
+    config.backoffBaseMs = 50;
+    FeedClient c(config);
+    c.start();
+    QTRY_COMPARE(c.stats().snapshots, 1u);
+    QString id = c.sessionId();
+    const auto closes = [this, &id] {
+        QStringList texts;
+        if (const std::optional<SessionDetail> detail = m_server->sessionDetail(id)) {
+            for (const TimelineEntry &e : detail->timeline) {
+                if (e.kind == QStringLiteral("closed"))
+                    texts << e.detail;
+            }
+        }
+        return texts;
+    };
+
+    c.dropConnection(QStringLiteral("the app was killed"));
+    QTRY_COMPARE(closes().size(), 1);
+    QVERIFY2(closes().first().contains(QStringLiteral("1006")), qPrintable(closes().first()));
+    QTRY_COMPARE(c.stats().resumes, 1u);
+    QTRY_VERIFY(c.state() == FeedClient::State::Live);
+
+    c.stop(); // a close frame: 1000, "client stopped"
+    QTRY_COMPARE(closes().size(), 2);
+    QVERIFY2(closes().last().contains(QStringLiteral("1000 client stopped")),
+        qPrintable(closes().last()));
+
+    // A browser leaving the page: a close frame with its code and no reason.
+    RawPeer browser;
+    browser.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(browser.socket.state(), QAbstractSocket::ConnectedState);
+    browser.hello();
+    QTRY_VERIFY(browser.welcome());
+    id = QString::fromStdString(browser.welcome()->session_id());
+    browser.socket.close(QWebSocketProtocol::CloseCodeGoingAway);
+    QTRY_COMPARE(closes().size(), 1);
+    QVERIFY2(closes().first().startsWith(QStringLiteral("peer closed with 1001")),
+        qPrintable(closes().first()));
 }
 
 // A client told which address to connect from connects from it, and again when it comes

@@ -244,7 +244,7 @@ int main(int argc, char **argv)
         QObject::connect(box, &QMessageBox::finished, qApp, [] { QCoreApplication::exit(1); });
         box->open();
     });
-    engine.start(book);
+    engine.start(book, options.importPath);
     const int rc = app->exec();
     demoFleet.stop();
     if (window) {

@@ -773,7 +773,8 @@ bool BookStore::finishTransaction(bool ok, const QString &what)
                     .arg(what, QDir::toNativeSeparators(m_path), reason, advice));
 }
 
-bool BookStore::saveBook(const BookData &book, const QString &epoch, quint64 headSequence)
+bool BookStore::saveBook(const BookData &book, const QString &epoch, quint64 headSequence,
+    const QVector<AuditEntry> &audit)
 {
     if (!checkUsable("save the book"))
         return false;
@@ -805,6 +806,8 @@ bool BookStore::saveBook(const BookData &book, const QString &epoch, quint64 hea
         change.wallTimeMs = change.market.lastChangeMs;
         ok = applyChange(change);
     }
+    for (int i = 0; ok && i < audit.size(); ++i)
+        ok = recordAudit(audit.at(i));
     if (ok) {
         query.prepare(QStringLiteral("INSERT OR REPLACE INTO feed_state (id, epoch,"
                                      " head_sequence, clean_shutdown, saved_ms)"

@@ -78,8 +78,10 @@ public:
     std::optional<StoredState> load();
 
     /// Replaces the whole stored book (an import, a reset) and sets the epoch and head, in
-    /// one transaction. The audit trail is kept.
-    bool saveBook(const BookData &book, const QString &epoch, quint64 headSequence);
+    /// one transaction, with \a audit (an import's entry) recorded in it. The audit trail is
+    /// kept.
+    bool saveBook(const BookData &book, const QString &epoch, quint64 headSequence,
+        const QVector<AuditEntry> &audit = {});
 
     /// Makes one flush durable: applies the changes to the stored book, records the audit
     /// entries and moves the head, in one transaction that is on the disk when this returns

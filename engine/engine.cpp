@@ -75,9 +75,9 @@ template <typename Call> void Engine::post(Call &&call)
         m_core, [core = m_core, call = std::forward<Call>(call)] { call(core); });
 }
 
-void Engine::start(const BookData &book)
+void Engine::start(const BookData &book, const QString &importedFrom)
 {
-    post([book](EngineCore *core) { core->start(book); });
+    post([book, importedFrom](EngineCore *core) { core->start(book, importedFrom); });
 }
 
 void Engine::shutdown()
@@ -127,9 +127,9 @@ void Engine::setEventStatus(quint32 eventId, MarketStatus status)
     post([eventId, status](EngineCore *core) { core->setEventStatus(eventId, status); });
 }
 
-void Engine::loadBook(const BookData &book)
+void Engine::loadBook(const BookData &book, const QString &importedFrom)
 {
-    post([book](EngineCore *core) { core->loadBook(book); });
+    post([book, importedFrom](EngineCore *core) { core->loadBook(book, importedFrom); });
 }
 
 void Engine::setSimulatorEnabled(bool enabled)
@@ -184,7 +184,7 @@ EngineCore::EngineCore(const EngineConfig &config)
 
 EngineCore::~EngineCore() = default;
 
-void EngineCore::start(const BookData &book)
+void EngineCore::start(const BookData &book, const QString &importedFrom)
 {
     // Everything is created here, on the engine thread, so that its timers and sockets
     // belong to this thread.
@@ -239,7 +239,7 @@ void EngineCore::start(const BookData &book)
 
     if (m_config.dataDirectory.isEmpty())
         m_feed->resetBook(book);
-    else if (!openStore(book))
+    else if (!openStore(book, importedFrom))
         return;
     if (!m_server->listen()) {
         Q_EMIT failed(m_server->errorString());
@@ -267,7 +267,7 @@ void EngineCore::start(const BookData &book)
         Q_EMIT httpStarted(m_http->url());
 }
 
-bool EngineCore::openStore(const BookData &book)
+bool EngineCore::openStore(const BookData &book, const QString &importedFrom)
 {
     m_store = std::make_unique<BookStore>();
     if (!m_store->open(m_config.dataDirectory)) {
@@ -291,7 +291,14 @@ bool EngineCore::openStore(const BookData &book)
                                  << (state->cleanShutdown ? "after a clean stop"
                                                           : "after an unclean stop");
     }
-    if (!m_store->saveBook(start, m_feed->epoch(), head)) {
+    QVector<AuditEntry> audit;
+    if (!resume && !importedFrom.isEmpty()) {
+        const int events = state ? int(state->book.events.size()) : 0;
+        const int markets = state ? int(state->book.markets.size()) : 0;
+        audit.append(
+            importAuditEntry(importedFrom, events, markets, book, m_config.deskUser, head));
+    }
+    if (!m_store->saveBook(start, m_feed->epoch(), head, audit)) {
         Q_EMIT failed(m_store->errorString());
         return false;
     }
@@ -390,10 +397,10 @@ void EngineCore::exportAudit(const AuditFilter &filter, const QString &path)
     Q_EMIT auditExported(path, written, QString());
 }
 
-void EngineCore::loadBook(const BookData &book)
+void EngineCore::loadBook(const BookData &book, const QString &importedFrom)
 {
     m_uiPending.clear();
-    m_feed->resetBook(book);
+    m_feed->resetBook(book, importedFrom);
 }
 
 void EngineCore::setSimulatorEnabled(bool enabled)

@@ -55,8 +55,9 @@ public:
     ~Engine() override;
 
     /// Starts the engine thread with \a book and starts listening. Emits started() or
-    /// failed() once.
-    void start(const BookData &book);
+    /// failed() once. A book imported from the file \a importedFrom replaces the stored
+    /// one, and the audit log records it.
+    void start(const BookData &book, const QString &importedFrom = QString());
     /// Closes sessions with 1001 and stops the thread; blocks until done. Idempotent. Every
     /// request after it is dropped.
     void shutdown();
@@ -73,8 +74,9 @@ public:
     /// editFinished() with the returned request id. Before that signal, bookChanged() has
     /// delivered the edit's changes.
     quint64 submitEdit(const DeskEdit &edit);
-    /// Replaces the whole book (an import): a new epoch; clients get a new snapshot.
-    void loadBook(const BookData &book);
+    /// Replaces the whole book: a new epoch; clients get a new snapshot. A book imported from
+    /// the file \a importedFrom is recorded in the audit log.
+    void loadBook(const BookData &book, const QString &importedFrom = QString());
     void setSimulatorEnabled(bool enabled);
     void setSimulatorRate(int changesPerSecond);
     /// Drops every connection at once as a server restart would ("going away", with a

@@ -30,7 +30,7 @@ public:
     Feed *feed() const { return m_feed; }
     FeedServer *server() const { return m_server; }
 
-    void start(const BookData &book);
+    void start(const BookData &book, const QString &importedFrom);
     void stop();
     void setPrice(quint32 selectionId, Price price, std::optional<Price> expected);
     void setStatus(quint32 marketId, MarketStatus status);
@@ -38,7 +38,7 @@ public:
     void submitEdit(quint64 requestId, const DeskEdit &edit);
     void requestAudit(quint64 requestId, const AuditFilter &filter);
     void exportAudit(const AuditFilter &filter, const QString &path);
-    void loadBook(const BookData &book);
+    void loadBook(const BookData &book, const QString &importedFrom);
     void setSimulatorEnabled(bool enabled);
     void setSimulatorRate(int changesPerSecond);
     void restartFeed();
@@ -69,7 +69,7 @@ Q_SIGNALS:
 
 private:
     void emitBookReset();
-    bool openStore(const BookData &book);
+    bool openStore(const BookData &book, const QString &importedFrom);
     void emitPendingChanges();
     void emitMetrics();
 

@@ -2,7 +2,10 @@
 
 #include "bookstore.h"
 #include "clock.h"
+#include "counted.h"
 
+#include <QDir>
+#include <QFileInfo>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
 #include <QSet>
@@ -107,8 +110,33 @@ QString Feed::newEpoch()
     return QString::number(QRandomGenerator::system()->generate64(), 16).rightJustified(16, '0');
 }
 
-void Feed::resetBook(const BookData &data)
+AuditEntry importAuditEntry(const QString &path, int replacedEvents, int replacedMarkets,
+    const BookData &imported, const QString &user, quint64 sequence)
 {
+    AuditEntry entry;
+    entry.timeMs = wallMillis();
+    entry.user = user;
+    entry.source = originName(ChangeOrigin::Import);
+    entry.field = QStringLiteral("book");
+    if (replacedMarkets > 0) {
+        entry.oldValue = counted(replacedEvents, u"event", u"events") + QStringLiteral(", ")
+            + counted(replacedMarkets, u"market", u"markets");
+    }
+    entry.newValue = QStringLiteral("%1: %2, %3")
+                         .arg(QDir::toNativeSeparators(QFileInfo(path).absoluteFilePath()),
+                             counted(imported.events.size(), u"event", u"events"),
+                             counted(imported.markets.size(), u"market", u"markets"));
+    entry.sequence = sequence;
+    return entry;
+}
+
+void Feed::resetBook(const BookData &data, const QString &importedFrom)
+{
+    QVector<AuditEntry> audit;
+    if (!importedFrom.isEmpty()) {
+        audit.append(importAuditEntry(
+            importedFrom, m_book.eventCount(), m_book.marketCount(), data, m_user, m_head));
+    }
     m_flushTimer.stop();
     m_pending.clear();
     m_journal.clear();
@@ -119,7 +147,7 @@ void Feed::resetBook(const BookData &data)
     // Sequences keep increasing across a reset, so no client mistakes the new feed for
     // the old one even if it ignores the epoch.
     m_flushed = m_head;
-    if (m_store && !m_store->saveBook(data, m_epoch, m_head))
+    if (m_store && !m_store->saveBook(data, m_epoch, m_head, audit))
         Q_EMIT storageFailed(m_store->errorString());
     qCInfo(lcFeed) << "book reset:" << data.events.size() << "events," << data.markets.size()
                    << "markets, epoch" << m_epoch;

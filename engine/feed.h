@@ -1,5 +1,6 @@
 #pragma once
 
+#include "audit.h"
 #include "book.h"
 #include "codec.h"
 #include "config.h"
@@ -64,6 +65,11 @@ BookChanges conflate(const BookChanges &changes);
 QByteArray encodeDelta(quint64 fromSequence, quint64 toSequence, qint64 oldestCommitUs,
     const BookChanges &changes, WireFormat format);
 
+/// The audit log's entry for a book imported from the file \a path: what it replaced (a
+/// book of \a replacedEvents events and \a replacedMarkets markets) and what came.
+AuditEntry importAuditEntry(const QString &path, int replacedEvents, int replacedMarkets,
+    const BookData &imported, const QString &user, quint64 sequence);
+
 /// The sequenced feed: the book, the sequence numbers and epoch, the changes of the
 /// current flush interval, and the journal of recent batches for resuming sessions.
 /// Lives on the engine thread.
@@ -85,8 +91,9 @@ public:
     const Config &config() const { return m_config; }
 
     /// Replaces the whole book. Continuity cannot be promised, so the epoch changes; every
-    /// session needs a new snapshot.
-    void resetBook(const BookData &data);
+    /// session needs a new snapshot. A book imported from the file \a importedFrom is
+    /// recorded in the audit log, with the book it replaced.
+    void resetBook(const BookData &data, const QString &importedFrom = QString());
     /// Starts the feed with a known epoch and head (after a restart that kept its state).
     void restore(const BookData &data, const QString &epoch, quint64 headSequence);
 

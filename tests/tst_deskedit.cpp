@@ -73,9 +73,11 @@ private Q_SLOTS:
     void inverseUndoes();
     void bulkMarginIsOneDelta();
     void auditNamesTheBulkAndExports();
+    void importsAreInTheAuditLog();
 
 private:
-    void startEngine(const QString &dataDirectory = QString());
+    void startEngine(
+        const QString &dataDirectory = QString(), const QString &importedFrom = QString());
     EditResult submit(const DeskEdit &edit);
 
     ImportReport m_season;
@@ -99,7 +101,7 @@ void tst_DeskEdit::cleanup()
     m_engine.reset();
 }
 
-void tst_DeskEdit::startEngine(const QString &dataDirectory)
+void tst_DeskEdit::startEngine(const QString &dataDirectory, const QString &importedFrom)
 {
     EngineConfig config;
     config.server.port = 0;
@@ -108,7 +110,7 @@ void tst_DeskEdit::startEngine(const QString &dataDirectory)
     config.deskUser = QStringLiteral("trader-1");
     m_engine = std::make_unique<Engine>(config);
     QSignalSpy started(m_engine.get(), &Engine::started);
-    m_engine->start(m_season.book);
+    m_engine->start(m_season.book, importedFrom);
     QTRY_COMPARE(started.count(), 1);
 
     FeedClientConfig client;
@@ -341,4 +343,43 @@ void tst_DeskEdit::auditNamesTheBulkAndExports()
 }
 
 QTEST_GUILESS_MAIN(tst_DeskEdit)
+
+// An import replaces the whole book: the audit log says who did it, from which file, and
+// what it replaced, at start (--import) and from the window (File > Import) alike.
+void tst_DeskEdit::importsAreInTheAuditLog()
+{
+    QTemporaryDir data;
+    startEngine(data.path(), seasonPath());
+    const auto imports = [this] {
+        AuditFilter filter;
+        filter.text = QStringLiteral("import");
+        QSignalSpy ready(m_engine.get(), &Engine::auditReady);
+        m_engine->requestAudit(filter);
+        if (!ready.wait(5000))
+            return QVector<AuditEntry>();
+        return ready.constFirst().at(1).value<QVector<AuditEntry>>();
+    };
+    QVector<AuditEntry> entries = imports();
+    QCOMPARE(entries.size(), 1);
+    const QString file = QFileInfo(seasonPath()).absoluteFilePath();
+    QCOMPARE(entries.first().source, QStringLiteral("import"));
+    QCOMPARE(entries.first().user, QStringLiteral("trader-1"));
+    QCOMPARE(entries.first().field, QStringLiteral("book"));
+    QCOMPARE(entries.first().oldValue, QString()); // a new folder: nothing was replaced
+    QCOMPARE(entries.first().newValue, file + QStringLiteral(": 380 events, 760 markets"));
+
+    BookData smaller = m_season.book;
+    smaller.events.resize(1);
+    smaller.markets.resize(2);
+    m_engine->loadBook(smaller, QStringLiteral("/seasons/one-match.csv"));
+    entries = imports();
+    QCOMPARE(entries.size(), 2);
+    // Oldest first: then the second import, which replaced the season.
+    QCOMPARE(entries.last().oldValue, QStringLiteral("380 events, 760 markets"));
+    QCOMPARE(entries.last().newValue, QStringLiteral("/seasons/one-match.csv: 1 event, 2 markets"));
+    QVERIFY(entries.last().sequence >= entries.first().sequence);
+    m_client.reset();
+    m_engine.reset(); // before the folder goes
+}
+
 #include "tst_deskedit.moc"

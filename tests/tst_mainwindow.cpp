@@ -849,6 +849,21 @@ void tst_MainWindow::importReportsSkippedRows()
     QVERIFY2(box->detailedText().contains(QStringLiteral("line 3: skipped: ")),
         qPrintable(box->detailedText()));
     QVERIFY(box->detailedText().contains(report.issues.at(0).reason));
+    box->close();
+
+    // The audit log has the import, about the whole book: no market, the file, what came.
+    m_window->auditAction()->trigger();
+    AuditWindow *audit = m_window->auditWindow();
+    QTRY_VERIFY(audit->isVisible());
+    AuditModel *model = audit->auditModel();
+    QTRY_COMPARE(model->rowCount(), 1);
+    const auto cellText = [model](int column) { return model->index(0, column).data().toString(); };
+    QCOMPARE(cellText(AuditModel::SourceColumn), QStringLiteral("import"));
+    QCOMPARE(cellText(AuditModel::MarketColumn), QString());
+    QCOMPARE(cellText(AuditModel::FieldColumn), QStringLiteral("book"));
+    QCOMPARE(cellText(AuditModel::OldColumn), QStringLiteral("2 events, 2 markets"));
+    QCOMPARE(cellText(AuditModel::NewColumn),
+        QDir::toNativeSeparators(path) + QStringLiteral(": 2 events, 4 markets"));
 }
 
 void tst_MainWindow::importErrorChangesNothing()

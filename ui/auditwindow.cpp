@@ -83,6 +83,9 @@ QVariant AuditModel::data(const QModelIndex &index, int role) const
         return event ? event->name : QString();
     }
     case MarketColumn:
+        // An import's entry is about the whole book, not one market.
+        if (e.marketId == 0)
+            return QString();
         return market ? market->name : QString::number(e.marketId);
     case SelectionColumn: {
         if (e.selectionId == 0)

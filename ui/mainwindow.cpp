@@ -398,7 +398,7 @@ ImportReport MainWindow::importSeasonFile(const QString &path)
     } else {
         qCInfo(lcUiWindow) << "imported" << report.book.events.size() << "events from" << path
                            << "," << report.issues.size() << "issues";
-        m_engine->loadBook(report.book);
+        m_engine->loadBook(report.book, path);
         m_bookName = QFileInfo(path).completeBaseName();
         updateTitle();
         statusBar()->showMessage(

@@ -1509,7 +1509,10 @@ void FeedServer::handleTelemetry(Connection *connection, const pb::Telemetry &te
             kind = QStringLiteral("unknown");
             break;
         }
-        const QString reason = QString::fromStdString(event.reason()).left(200);
+        // A stale report's reason restates its length ("no message for 7258 ms").
+        const QString reason = event.kind() == pb::TelemetryEvent::KIND_STALE
+            ? QString()
+            : QString::fromStdString(event.reason()).left(200);
         if (!reason.isEmpty())
             detail = detail.isEmpty() ? reason : detail + QStringLiteral(": ") + reason;
         addTimeline(session, TimelineEntry::Source::Client, kind, detail,
@@ -1525,12 +1528,14 @@ qint64 FeedServer::clientEventTimeMs(const Session &session, const pb::Telemetry
     // the offset its acks measured; a stale report says how long the silence lasted, and is
     // timed when the silence began.
     const qint64 nowMs = wallMillis();
-    if (!session.clock.hasEstimate())
-        return nowMs; // no measure of its clock yet: only the arrival can be trusted
-    // Its times are the client's to choose: arithmetic on them must not overflow.
-    qint64 happenedUs = 0;
     const qint64 silenceUs
         = event.kind() == pb::TelemetryEvent::KIND_STALE ? qint64(event.delay_ms()) * 1000 : 0;
+    // No measure of its clock yet: only the arrival can be trusted, less the silence it
+    // reports, which ended as the report left.
+    if (!session.clock.hasEstimate())
+        return qBound(session.createdMs, nowMs - silenceUs / 1000, nowMs);
+    // Its times are the client's to choose: arithmetic on them must not overflow.
+    qint64 happenedUs = 0;
     qint64 ageUs = 0;
     if (qSubOverflow(qint64(event.time_us()), session.clock.offset(), &happenedUs)
         || qSubOverflow(happenedUs, silenceUs, &happenedUs)

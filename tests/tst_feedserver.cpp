@@ -252,6 +252,7 @@ private Q_SLOTS:
     void supportSeesSessionsAndActsOnThem();
     void clientConnectsFromItsSourceAddress();
     void closeWithoutACloseFrameIsAbnormal();
+    void staleReportSitsWhereTheSilenceBegan();
     void clientRefusesAnotherSourceAddress();
     void authenticationRefusesBadTokens_data();
     void authenticationRefusesBadTokens();
@@ -896,6 +897,43 @@ void tst_FeedServer::supportSeesSessionsAndActsOnThem()
     QVERIFY(!m_server->disconnectSession(QStringLiteral("nope"), QString()));
     QVERIFY(!m_server->sessionDetail(QStringLiteral("nope")));
     c.stop();
+}
+
+// A client's stale report says how long it heard nothing; the timeline places it where that
+// silence began, even before any ack has measured the client's clock (then from its
+// arrival), and says the length once.
+void tst_FeedServer::staleReportSitsWhereTheSilenceBegan()
+{
+    RawPeer peer; // it never acknowledges: no measure of its clock
+    peer.open(m_server->url(), WireFormat::Binary);
+    QTRY_COMPARE(peer.socket.state(), QAbstractSocket::ConnectedState);
+    peer.hello();
+    QTRY_VERIFY(peer.welcome());
+    const QString id = QString::fromStdString(peer.welcome()->session_id());
+    QTest::qWait(1500);
+
+    pb::ClientMessage telemetry;
+    pb::TelemetryEvent *event = telemetry.mutable_telemetry()->add_events();
+    event->set_kind(pb::TelemetryEvent::KIND_STALE);
+    event->set_delay_ms(1000);
+    event->set_reason("no message for 1000 ms");
+    const qint64 sentMs = wallMillis();
+    peer.send(telemetry);
+    const auto stale = [this, &id]() -> std::optional<TimelineEntry> {
+        if (const std::optional<SessionDetail> detail = m_server->sessionDetail(id)) {
+            for (const TimelineEntry &e : detail->timeline) {
+                if (e.kind == QStringLiteral("stale"))
+                    return e;
+            }
+        }
+        return std::nullopt;
+    };
+    QTRY_VERIFY(stale());
+    QCOMPARE(stale()->detail, QStringLiteral("1000 ms without data"));
+    QVERIFY2(stale()->timeMs <= sentMs - 900 + 50,
+        qPrintable(
+            QStringLiteral("placed %1 ms before it was sent").arg(sentMs - stale()->timeMs)));
+    QVERIFY(stale()->timeMs >= sentMs - 1500);
 }
 
 // A connection cut without a close frame (the app killed, the network gone) is told in the

@@ -221,9 +221,9 @@ QWidget *SessionDetailWindow::buildTimeline()
             m_timelineView->scrollToBottom();
     });
 
-    auto *hint = new QLabel(tr("Shaded rows are the client's own reports. They are timed when "
-                               "the engine received them, so a client's account of a drop "
-                               "arrives after the reconnection that carried it."),
+    auto *hint = new QLabel(tr("Shaded rows are the client's own reports, placed when the client "
+                               "says they happened (its clock, corrected by the offset measured "
+                               "from its acks); a stale period sits where it began."),
         this);
     hint->setWordWrap(true);
     hint->setStyleSheet(QStringLiteral("color: #606060;"));

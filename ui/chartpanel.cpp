@@ -10,6 +10,7 @@
 #include <QLegend>
 #include <QLegendMarker>
 #include <QLineSeries>
+#include <QLogValueAxis>
 #include <QValueAxis>
 #include <QBoxLayout>
 
@@ -31,6 +32,12 @@ constexpr qint64 MinSpanMs = 30 * 1000;
 // A rescaled axis shrinks only when the data falls under this share of it, so the scale
 // does not twitch with every sample.
 constexpr double ShrinkBelow = 0.4;
+// Latency runs from a few milliseconds on a good link to seconds on a bad one, both on one
+// chart: its axis is logarithmic, from 1 ms (0.1 ms when anything is faster) to a power of
+// ten, at least 10 ms. A latency under the bottom is drawn on it.
+constexpr double LatencyBottomMs = 1.0;
+constexpr double FastLatencyBottomMs = 0.1;
+constexpr double LatencyTopMinMs = 10.0;
 
 const QColor P50Color(0x1f, 0x77, 0xb4);
 const QColor P99Color(0xd6, 0x27, 0x28);
@@ -72,6 +79,13 @@ double maxY(const QList<QPointF> &points)
     return result;
 }
 
+double minY(const QList<QPointF> &points, double result)
+{
+    for (const QPointF &p : points)
+        result = std::min(result, p.y());
+    return result;
+}
+
 // Each second's count as a flat step from its start to its end, in \a buffer.
 const QList<QPointF> &steps(const QList<QPointF> &buckets, QList<QPointF> *buffer)
 {
@@ -86,12 +100,18 @@ double millis(qint64 micros)
     return double(micros) / 1000.0;
 }
 
+// A latency as the logarithmic axis can draw it: nothing at or below zero.
+double latencyPoint(qint64 micros)
+{
+    return std::max(millis(micros), FastLatencyBottomMs);
+}
+
 } // namespace
 
 ChartPanel::ChartPanel(QWidget *parent)
     : QWidget(parent)
 {
-    m_latencyChart = makeChart(tr("Delivery latency (ms)"), &m_latencyAxes);
+    m_latencyChart = makeChart(tr("Delivery latency (ms)"), &m_latencyAxes, Scale::Logarithmic);
     m_p50Series = addSeries(m_latencyChart, m_latencyAxes, tr("p50"), P50Color);
     m_p99Series = addSeries(m_latencyChart, m_latencyAxes, tr("p99"), P99Color);
     m_clients.resize(ClientLines);
@@ -138,7 +158,7 @@ Qt::Orientation ChartPanel::orientation() const
     return m_layout->direction() == QBoxLayout::LeftToRight ? Qt::Horizontal : Qt::Vertical;
 }
 
-QChart *ChartPanel::makeChart(const QString &title, Axes *axes)
+QChart *ChartPanel::makeChart(const QString &title, Axes *axes, Scale scale)
 {
     auto *chart = new QChart;
     chart->setTitle(title);
@@ -155,15 +175,26 @@ QChart *ChartPanel::makeChart(const QString &title, Axes *axes)
     axes->x = new QDateTimeAxis(chart);
     axes->x->setFormat(QStringLiteral("HH:mm:ss"));
     axes->x->setTickCount(5);
-    axes->y = new QValueAxis(chart);
-    axes->y->setTickCount(6);
-    axes->y->setMin(0);
+    QAbstractAxis *y = nullptr;
+    if (scale == Scale::Logarithmic) {
+        axes->logY = new QLogValueAxis(chart);
+        axes->logY->setBase(10);
+        axes->logY->setLabelFormat(QStringLiteral("%g"));
+        axes->logY->setMinorTickCount(-1); // the 2 to 9 of every decade
+        axes->logY->setRange(LatencyBottomMs, LatencyTopMinMs);
+        y = axes->logY;
+    } else {
+        axes->y = new QValueAxis(chart);
+        axes->y->setTickCount(6);
+        axes->y->setMin(0);
+        y = axes->y;
+    }
     QFont axisFont = axes->x->labelsFont();
     axisFont.setPointSizeF(axisFont.pointSizeF() * 0.85);
     axes->x->setLabelsFont(axisFont);
-    axes->y->setLabelsFont(axisFont);
+    y->setLabelsFont(axisFont);
     chart->addAxis(axes->x, Qt::AlignBottom);
-    chart->addAxis(axes->y, Qt::AlignLeft);
+    chart->addAxis(y, Qt::AlignLeft);
     return chart;
 }
 
@@ -186,7 +217,7 @@ QLineSeries *ChartPanel::addSeries(
     series->setPen(pen);
     chart->addSeries(series);
     series->attachAxis(axes.x);
-    series->attachAxis(axes.y);
+    series->attachAxis(axes.logY ? static_cast<QAbstractAxis *>(axes.logY) : axes.y);
     return series;
 }
 
@@ -199,8 +230,8 @@ void ChartPanel::addMetrics(const FeedMetrics &metrics)
     m_last = metrics;
 
     if (metrics.latencySamples > 0) {
-        m_p50.append(QPointF(t, millis(metrics.latencyP50Us)));
-        m_p99.append(QPointF(t, millis(metrics.latencyP99Us)));
+        m_p50.append(QPointF(t, latencyPoint(metrics.latencyP50Us)));
+        m_p99.append(QPointF(t, latencyPoint(metrics.latencyP99Us)));
     }
     addClientSamples(metrics);
     m_connected.append(QPointF(t, metrics.connected));
@@ -234,7 +265,7 @@ void ChartPanel::addClientSamples(const FeedMetrics &metrics)
             m_legendStale = true;
         }
         slot->lastSeenMs = t;
-        slot->points.append(QPointF(t, millis(client.p99Us)));
+        slot->points.append(QPointF(t, latencyPoint(client.p99Us)));
     }
 }
 
@@ -303,16 +334,29 @@ void ChartPanel::rescale(Axes &axes, double maximum, double floor, const char *f
     }
 }
 
+void ChartPanel::rescaleLatency(double minimum, double maximum)
+{
+    const double bottom = minimum < LatencyBottomMs ? FastLatencyBottomMs : LatencyBottomMs;
+    const double top
+        = std::max(LatencyTopMinMs, std::pow(10.0, std::ceil(std::log10(maximum * 1.1))));
+    if (top != m_latencyAxes.top || bottom != m_latencyAxes.logY->min()) {
+        m_latencyAxes.top = top;
+        m_latencyAxes.logY->setRange(bottom, top);
+    }
+}
+
 void ChartPanel::redraw()
 {
     m_dirty = false;
     m_p50Series->replace(m_p50);
     m_p99Series->replace(m_p99);
     double latencyMax = std::max(maxY(m_p50), maxY(m_p99));
+    double latencyMin = minY(m_p50, minY(m_p99, LatencyBottomMs));
     bool legendChanged = false;
     for (ClientTrace &client : m_clients) {
         client.series->replace(client.points);
         latencyMax = std::max(latencyMax, maxY(client.points));
+        latencyMin = minY(client.points, latencyMin);
         // An unused line stays out of the legend.
         const auto markers = m_latencyChart->legend()->markers(client.series);
         for (auto *marker : markers) {
@@ -341,7 +385,7 @@ void ChartPanel::redraw()
         axes->x->setRange(from, to);
 
     // Floors keep an idle chart's scale readable: 1 ms, 5 sessions, 5 reconnects.
-    rescale(m_latencyAxes, latencyMax, 1.0, latencyMax * 1.1 < 5 ? "%.1f" : "%.0f");
+    rescaleLatency(latencyMin, latencyMax);
     rescale(m_sessionsAxes, std::max(maxY(m_connected), maxY(m_retained)), 5.0, "%.0f");
     rescale(m_reconnectsAxes, std::max(maxY(m_resumes), maxY(m_fallbacks)), 5.0, "%.0f");
     updateTitles();

@@ -14,6 +14,7 @@ class QChart;
 class QChartView;
 class QDateTimeAxis;
 class QLineSeries;
+class QLogValueAxis;
 class QValueAxis;
 QT_END_NAMESPACE
 
@@ -70,12 +71,14 @@ private:
     struct Axes
     {
         QDateTimeAxis *x = nullptr;
-        QValueAxis *y = nullptr;
+        QValueAxis *y = nullptr; // a linear scale from 0
+        QLogValueAxis *logY = nullptr; // or a logarithmic one, in powers of ten
         double top = 0;
     };
+    enum class Scale { Linear, Logarithmic };
 
     QChartView *makeView(QChart *chart);
-    QChart *makeChart(const QString &title, Axes *axes);
+    QChart *makeChart(const QString &title, Axes *axes, Scale scale = Scale::Linear);
     QLineSeries *addSeries(QChart *chart, const Axes &axes, const QString &name,
         const QColor &color, Qt::PenStyle style = Qt::SolidLine);
     void addClientSamples(const FeedMetrics &metrics);
@@ -84,6 +87,7 @@ private:
     void trim(qint64 nowMs);
     static void trimPoints(QList<QPointF> &points, qint64 oldestMs);
     void rescale(Axes &axes, double maximum, double floor, const char *format);
+    void rescaleLatency(double minimum, double maximum);
     void updateTitles();
 
     QBoxLayout *m_layout = nullptr;

@@ -13,9 +13,11 @@
 
 #include <QAbstractItemModelTester>
 #include <QAction>
+#include <QBarCategoryAxis>
 #include <QApplication>
 #include <QChart>
 #include <QClipboard>
+#include <QDateTimeAxis>
 #include <QInputDialog>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -25,6 +27,7 @@
 #include <QLineSeries>
 #include <QSignalSpy>
 #include <QTableView>
+#include <QValueAxis>
 #include "support/clientthread.h"
 
 #include <QtTest>
@@ -115,6 +118,7 @@ private Q_SLOTS:
     void windowsCloseAfterTheEngineStopped();
     void dashboardOpensTheWorstSession();
     void dashboardPausesWhileHidden();
+    void dashboardBeforeAnyAck();
     void underLoad();
 
 private:
@@ -609,6 +613,46 @@ void tst_Inspector::dashboardPausesWhileHidden()
     QCOMPARE(dashboard.pushBytesPerSecond(), 16000.0);
     dashboard.hide();
     QVERIFY(!dashboard.isRedrawing());
+}
+
+// Sessions connected and nothing acknowledged yet (no price has moved): the latency chart's
+// clock runs with the others and its scale reads 0 to 10 ms, and the spread has one empty
+// bar with its axis title under it. It once showed 00:00:00 five times, a scale of
+// "1, 1, 1, 0, 0", and the title in the chart's corner.
+void tst_Inspector::dashboardBeforeAnyAck()
+{
+    Dashboard dashboard(m_engine.get());
+    disconnect(m_engine.get(), &Engine::metricsUpdated, &dashboard, nullptr);
+    const qint64 start = 1715680800000;
+    qint64 last = 0;
+    for (int i = 0; i < 20; ++i) {
+        FeedMetrics metrics;
+        metrics.timeMs = last = start + qint64(i) * 250;
+        metrics.intervalMs = 250;
+        metrics.connected = 3;
+        dashboard.addMetrics(metrics);
+    }
+    dashboard.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dashboard));
+    dashboard.redraw();
+
+    auto *time = qobject_cast<QDateTimeAxis *>(
+        dashboard.latencyChart()->chart()->axes(Qt::Horizontal).constFirst());
+    QVERIFY(time);
+    QCOMPARE(time->max().toMSecsSinceEpoch(), last);
+    QVERIFY(time->min() < time->max());
+    QValueAxis *latency = dashboard.latencyChart()->valueAxis(TimeChart::Axis::Left);
+    QCOMPARE(latency->min(), 0.0);
+    QCOMPARE(latency->max(), 10.0);
+    // Whole frames a second: 0 to 5, not a scale of 0 to 1 labelled "0, 0, 0, 1, 1, 1".
+    QCOMPARE(dashboard.outputChart()->valueAxis(TimeChart::Axis::Left)->max(), 5.0);
+
+    auto *bins = qobject_cast<QBarCategoryAxis *>(
+        dashboard.spreadChart()->axes(Qt::Horizontal).constFirst());
+    QVERIFY(bins);
+    QCOMPARE(bins->categories(), QStringList {QStringLiteral("-")});
+    grab(&dashboard, QStringLiteral("dashboard-before-acks"));
+    dashboard.hide();
 }
 
 // The desk with an audience: 200 punters (20 without a screenshot to take), prices moving,

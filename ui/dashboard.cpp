@@ -46,6 +46,8 @@ constexpr int SpreadBars = 10;
 constexpr double SpreadShrinkBelow = 0.4;
 // Count axes start at 0 to 5, so that their steps are whole numbers.
 constexpr double CountFloor = 5;
+// An idle latency chart reads 0 to 10 ms.
+constexpr double LatencyFloorMs = 10;
 
 const QColor P50Color(0x1f, 0x77, 0xb4);
 const QColor P95Color(0xff, 0x7f, 0x0e);
@@ -192,12 +194,14 @@ QWidget *Dashboard::buildCharts()
         m_reconnects->setStepped(line, SecondMs);
     m_reconnects->setAxisFloor(TimeChart::Axis::Left, CountFloor);
     m_sessions->setAxisFloor(TimeChart::Axis::Left, CountFloor);
+    m_latency->setAxisFloor(TimeChart::Axis::Left, LatencyFloorMs);
 
     m_output = new TimeChart(tr("Sent per second"), WindowMs, this);
     m_lines.frames = m_output->addLine(tr("frames"), FramesColor);
     m_lines.bytes
         = m_output->addLine(tr("bytes"), BytesColor, Qt::SolidLine, TimeChart::Axis::Right);
     m_output->setAxisTitle(TimeChart::Axis::Left, tr("frames/s"));
+    m_output->setAxisFloor(TimeChart::Axis::Left, CountFloor);
     m_output->setByteAxis(TimeChart::Axis::Right, tr("/s"));
 
     m_cost = new TimeChart(tr("Push against polling once a second"), WindowMs, this);
@@ -344,6 +348,8 @@ void Dashboard::addMetrics(const FeedMetrics &metrics)
         m_latency->append(m_lines.p50, t, millis(metrics.latencyP50Us));
         m_latency->append(m_lines.p95, t, millis(metrics.latencyP95Us));
         m_latency->append(m_lines.p99, t, millis(metrics.latencyP99Us));
+    } else {
+        m_latency->advance(t);
     }
     m_sessions->append(m_lines.connected, t, metrics.connected);
     m_sessions->append(m_lines.retained, t, metrics.retained);
@@ -497,6 +503,10 @@ void Dashboard::countSpread(const QVector<SessionSummary> &sessions)
 
 void Dashboard::drawSpread()
 {
+    // Without a measured session there is one empty bar: a bar axis with no category lays
+    // its title out at the chart's corner, outside the plot.
+    if (m_spread.isEmpty())
+        m_spread = QVector<int>(1, 0);
     const int bars = int(m_spread.size());
     if (m_fastSet->count() != bars) {
         m_fastSet->remove(0, m_fastSet->count());
@@ -510,7 +520,12 @@ void Dashboard::drawSpread()
     for (int bar = 0; bar < bars; ++bar) {
         const bool overflow = bar == bars - 1;
         const double from = bar * m_binMs;
-        labels << (overflow ? QStringLiteral(">%1").arg(msLabel(from)) : msLabel(from + m_binMs));
+        if (m_bins == 0)
+            labels << QStringLiteral("-"); // no bins yet
+        else if (overflow)
+            labels << QStringLiteral(">%1").arg(msLabel(from));
+        else
+            labels << msLabel(from + m_binMs);
         const int count = m_spread.at(bar);
         const bool slow = from >= SlowP99Ms;
         m_fastSet->replace(bar, slow ? 0 : count);

@@ -97,11 +97,15 @@ TimeChart::TimeChart(const QString &title, qint64 windowMs, QWidget *parent)
     setRenderHint(QPainter::Antialiasing);
     setMinimumSize(300, 190);
 
+    // Until the first sample: the last moments of the clock, and 0 to 1.
     m_time = new QDateTimeAxis(chart);
     m_time->setFormat(QStringLiteral("HH:mm:ss"));
     m_time->setTickCount(5);
+    const QDateTime now = QDateTime::currentDateTime();
+    m_time->setRange(now.addMSecs(-MinSpanMs), now);
     m_left.axis = new QValueAxis(chart);
     m_left.axis->setRange(0, 1);
+    m_left.axis->setTickCount(2);
     m_left.axis->setLabelFormat(QStringLiteral("%.0f"));
     QFont axisFont = m_time->labelsFont();
     axisFont.setPointSizeF(axisFont.pointSizeF() * 0.85);
@@ -197,6 +201,14 @@ void TimeChart::append(int line, qint64 timeMs, double value)
     // tenth of the window of extra points, trim here, so a chart hidden all day stays small.
     if (points.constFirst().x() < double(m_nowMs - m_windowMs - m_windowMs / 10))
         trimPoints(points, m_nowMs - m_windowMs);
+    m_dirty = true;
+}
+
+void TimeChart::advance(qint64 timeMs)
+{
+    if (m_firstMs == 0)
+        m_firstMs = timeMs;
+    m_nowMs = std::max(m_nowMs, timeMs);
     m_dirty = true;
 }
 

@@ -44,6 +44,9 @@ public:
     void setAxisTitle(Axis axis, const QString &title);
 
     void append(int line, qint64 timeMs, double value);
+    /// Moves the chart's clock to \a timeMs without a point: the time axis runs on while
+    /// no line has anything to show (no acks yet, say).
+    void advance(qint64 timeMs);
     void setTitleText(const QString &title);
 
     /// Trims, replaces and rescales, if anything was appended since the last redraw.

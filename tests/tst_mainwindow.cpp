@@ -407,10 +407,25 @@ void tst_MainWindow::invalidPriceIsRefused()
     QVERIFY(editor);
     QCOMPARE(editor->text(), typed);
     key(Qt::Key_Escape);
+    // Abandoned, the price is gone, and so is why it was refused.
+    QCOMPARE(m_window->gridView()->messageText(), QString());
 
     QTest::qWait(QuietMs);
     QCOMPARE(m_client->deltaCount(), 0);
     QCOMPARE(shown(MatchOdds, BookModel::Price2Column), QStringLiteral("3.90"));
+
+    // Refused, then corrected: the refusal goes with the editor once the price is taken.
+    goToCell(MatchOdds, BookModel::Price2Column);
+    type(typed);
+    key(Qt::Key_Return);
+    QVERIFY(m_window->gridView()->messageText().contains(refusal));
+    auto *again = qobject_cast<QLineEdit *>(QApplication::focusWidget());
+    QVERIFY(again);
+    again->selectAll();
+    type(QStringLiteral("4.1"));
+    key(Qt::Key_Return);
+    QTRY_COMPARE(shown(MatchOdds, BookModel::Price2Column), QStringLiteral("4.10"));
+    QCOMPARE(m_window->gridView()->messageText(), QString());
 }
 
 void tst_MainWindow::escapeCancels()

@@ -25,6 +25,8 @@ public:
     void setEditorData(QWidget *editor, const QModelIndex &index) const override;
     void setModelData(
         QWidget *editor, QAbstractItemModel *model, const QModelIndex &index) const override;
+    /// Whether a price editor is open.
+    bool isEditing() const { return !m_editing.isEmpty(); }
 
 protected:
     bool eventFilter(QObject *object, QEvent *event) override;

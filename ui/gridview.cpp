@@ -125,8 +125,15 @@ GridView::GridView(BookModel *model, QWidget *parent)
         m_message->clear();
         m_message->hide();
     });
-    connect(m_model, &BookModel::editRefused, this,
-        [this](const QString &reason) { showMessage(tr("Refused: %1").arg(reason)); });
+    connect(m_model, &BookModel::editRefused, this, [this](const QString &reason) {
+        showMessage(tr("Refused: %1").arg(reason));
+        m_messageIsEditorRefusal = m_delegate->isEditing();
+    });
+    // Corrected (Enter) or abandoned (Esc), the refused price is gone, and so is why.
+    connect(m_delegate, &QAbstractItemDelegate::closeEditor, this, [this] {
+        if (std::exchange(m_messageIsEditorRefusal, false))
+            showMessage(QString());
+    });
 
     buildActions();
     connect(m_table->selectionModel(), &QItemSelectionModel::currentChanged, this,
@@ -344,6 +351,7 @@ QString GridView::messageText() const
 
 void GridView::showMessage(const QString &text)
 {
+    m_messageIsEditorRefusal = false;
     m_message->setText(text);
     m_message->setVisible(!text.isEmpty());
     if (!text.isEmpty())

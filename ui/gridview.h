@@ -80,6 +80,8 @@ private:
     GridDelegate *m_delegate;
     QLabel *m_message;
     QTimer *m_messageTimer;
+    // The message is a refusal of what an open editor holds: it goes when the editor does.
+    bool m_messageIsEditorRefusal = false;
     QAction *m_suspendMarket = nullptr;
     QAction *m_suspendEvent = nullptr;
     QAction *m_stepUp = nullptr;

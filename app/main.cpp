@@ -37,8 +37,9 @@ QTextStream &err()
 }
 
 // The book to start with: the imported season, or the generated demo book. Returns false
-// when an import was asked for and failed; nothing starts on half a book.
-bool initialBook(const ConsoleOptions &options, BookData *book)
+// when an import was asked for and failed; nothing starts on half a book. \a imported is what
+// the importer said, for the window.
+bool initialBook(const ConsoleOptions &options, BookData *book, ImportReport *imported)
 {
     if (options.importPath.isEmpty()) {
         *book = generateDemoBook();
@@ -67,6 +68,7 @@ bool initialBook(const ConsoleOptions &options, BookData *book)
         err() << " (" << issues.join(QStringLiteral(", ")) << ", listed above)";
     err() << Qt::endl;
     *book = report.book;
+    *imported = report;
     return true;
 }
 
@@ -171,7 +173,8 @@ int main(int argc, char **argv)
     }
 
     BookData book;
-    if (!initialBook(options, &book))
+    ImportReport imported;
+    if (!initialBook(options, &book, &imported))
         return 1;
 
     // Every client session holds a socket: the feed may hold as many as the machine allows.
@@ -226,6 +229,8 @@ int main(int argc, char **argv)
         window = std::make_unique<MainWindow>(&engine);
         window->setDemoMode(options.demo);
         window->restoreSettings(QSettings());
+        if (!options.importPath.isEmpty())
+            window->showStartupImport(options.importPath, imported);
         window->show();
     }
     // A console that cannot start (the port is taken, the database is damaged or another

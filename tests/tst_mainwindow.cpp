@@ -210,6 +210,7 @@ private Q_SLOTS:
     void chartsKeepTwoMinutes();
     void chartsPauseWhileHidden();
     void importReportsSkippedRows();
+    void startupImportIsShownAsAnImport();
     void importErrorChangesNothing();
     void importWithoutEventsChangesNothing();
     void chartsWithTheRealSeason();
@@ -897,6 +898,32 @@ void tst_MainWindow::importReportsSkippedRows()
     QCOMPARE(cellText(AuditModel::OldColumn), QStringLiteral("2 events, 2 markets"));
     QCOMPARE(cellText(AuditModel::NewColumn),
         QDir::toNativeSeparators(path) + QStringLiteral(": 2 events, 4 markets"));
+}
+
+// A console started with --import shows that book as File > Import would: its name in the
+// title and the rows it skipped, not only on the terminal.
+void tst_MainWindow::startupImportIsShownAsAnImport()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = writeFile(dir, QStringLiteral("cup-night.csv"),
+        "Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A\n"
+        "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5\n"
+        "E0,11/08/2018,Fulham,Crystal Palace,1.005,3.4,3\n");
+    QVERIFY(!path.isEmpty());
+    const ImportReport report = importFootballData(path);
+    QVERIFY2(report.ok(), qPrintable(report.error));
+    QCOMPARE(report.skippedRows(), 1);
+
+    m_window->showStartupImport(path, report);
+    QVERIFY2(m_window->windowTitle().contains(QStringLiteral("cup-night")),
+        qPrintable(m_window->windowTitle()));
+    auto *box = m_window->findChild<QMessageBox *>(QStringLiteral("importReport"));
+    QVERIFY(box);
+    QVERIFY(box->isVisible());
+    QVERIFY2(box->detailedText().contains(QStringLiteral("line 3: skipped: ")),
+        qPrintable(box->detailedText()));
+    box->close();
 }
 
 void tst_MainWindow::importErrorChangesNothing()

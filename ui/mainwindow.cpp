@@ -410,6 +410,14 @@ ImportReport MainWindow::importSeasonFile(const QString &path)
     return report;
 }
 
+void MainWindow::showStartupImport(const QString &path, const ImportReport &report)
+{
+    m_bookName = QFileInfo(path).completeBaseName();
+    updateTitle();
+    if (!report.issues.isEmpty())
+        showImportReport(path, report);
+}
+
 void MainWindow::showImportReport(const QString &path, const ImportReport &report)
 {
     // Not modal: the trader can keep pricing while the report stays open beside the grid.

@@ -48,6 +48,10 @@ public:
     /// the sentence and changes nothing; skipped rows are listed in a report. Returns what
     /// the importer said.
     ImportReport importSeasonFile(const QString &path);
+    /// Shows a book the engine was started with from a season file (--import) as File >
+    /// Import would have: its name in the title and, when rows were skipped or kept with a
+    /// warning, the report.
+    void showStartupImport(const QString &path, const ImportReport &report);
 
     BookModel *bookModel() const { return m_model; }
     GridView *gridView() const { return m_grid; }

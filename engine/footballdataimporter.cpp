@@ -1,6 +1,7 @@
 #include "footballdataimporter.h"
 
 #include "counted.h"
+#include "price.h"
 
 #include <QDate>
 #include <QDateTime>
@@ -303,6 +304,30 @@ struct MatchRow
     Price over = 0;
     Price under = 0;
 };
+
+// A market's margin outside this is more likely prices garbled or in the wrong columns than
+// a desk's: over the desk's default ceiling, or far under 100 %. (Under 100 % is an
+// arbitrage, which the grid shows in red; the best prices across bookmakers, BbMx, run to
+// 96 % in a real season.) The row is kept, with a warning to check it.
+constexpr double LowestMarginPercent = 90.0;
+constexpr double HighestMarginPercent = 120.0;
+
+// A warning for a market whose \a prices make a margin no desk offers, or an empty string.
+QString marginWarning(
+    const MatchRow &row, const QString &market, std::initializer_list<Price> prices)
+{
+    double margin = 0;
+    for (Price price : prices)
+        margin += impliedPercent(price);
+    if (margin >= LowestMarginPercent && margin <= HighestMarginPercent)
+        return QString();
+    return QStringLiteral("%1 v %2: the %3 prices make a margin of %4 %, outside %5 % to %6 %; "
+                          "imported as they are, check them before offering the market.")
+        .arg(row.home, row.away, market)
+        .arg(margin, 0, 'f', 1)
+        .arg(LowestMarginPercent, 0, 'f', 0)
+        .arg(HighestMarginPercent, 0, 'f', 0);
+}
 
 // dd/mm/yyyy or dd/mm/yy; an invalid QDate when the text is neither.
 QDate parseDate(const QString &text)
@@ -657,6 +682,14 @@ ImportReport importFootballData(
         matchLines.insert(match, record.line);
         if (!overUnderProblem.isEmpty())
             report.issues.append({record.line, overUnderProblem, ImportIssue::Kind::Warning});
+        for (const QString &warning : {marginWarning(row, QStringLiteral("1X2"),
+                                           {row.prices[0], row.prices[1], row.prices[2]}),
+                 row.hasOverUnder
+                     ? marginWarning(row, QStringLiteral("over/under"), {row.over, row.under})
+                     : QString()}) {
+            if (!warning.isEmpty())
+                report.issues.append({record.line, warning, ImportIssue::Kind::Warning});
+        }
         rows.append(row);
     }
 

@@ -222,6 +222,16 @@ void tst_FootballDataImporter::reportsBadRows_data()
     QTest::newRow("the same match twice: the second left out")
         << afterGoodRow("E0,10/08/2018,Man United,Leicester,2,1,1.6,3.8,7.0,2.0,1.8") << 1 << 2 << 3
         << "Man United v Leicester on 10/08/2018 is already on line 2" << false;
+    // Prices no desk offers are imported as they are, with a warning to check them.
+    QTest::newRow("1X2 margin far above any desk's: kept, with a warning")
+        << afterGoodRow("E0,11/08/2018,Bournemouth,Cardiff,2,0,1.01,1.01,1.01,1.98,1.83") << 2 << 4
+        << 3
+        << "Bournemouth v Cardiff: the 1X2 prices make a margin of 297.0 %, outside 90 % "
+           "to 120 %"
+        << true;
+    QTest::newRow("over/under far under 100 %: kept, with a warning")
+        << afterGoodRow("E0,11/08/2018,Bournemouth,Cardiff,2,0,1.9,3.6,4.5,2.5,2.5") << 2 << 4 << 3
+        << "the over/under prices make a margin of 80.0 %" << true;
     QTest::newRow("no over/under columns: one issue on the header")
         << QByteArray("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A\n"
                       "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5\n")

@@ -39,6 +39,11 @@ inline constexpr int RefusalCount = int(Refusal::TelemetryFlood) + 1;
 /// The label of \a reason on /metrics and in the log: "hello_rate", "too_big", ...
 const char *refusalName(Refusal reason);
 
+/// Whether \a reason is about what a client sent (a message it should not have, a token
+/// that is not valid), as counted in oddsdesk_protocol_errors_total; not a client too slow,
+/// one that said nothing in time, or the server's own limits.
+bool isProtocolError(Refusal reason);
+
 /// One client's delivery latency, for the charts' "worst clients" series.
 struct ClientLatency
 {

@@ -142,7 +142,8 @@ QByteArray MetricsTotals::render() const
     w.family("oddsdesk_bytes_sent_total", "counter", "Payload bytes sent to clients.");
     w.sample("oddsdesk_bytes_sent_total", m_bytesOut);
     w.family("oddsdesk_protocol_errors_total", "counter",
-        "Sessions closed because of what the client sent.");
+        "Sessions closed because of what the client sent: a message it should not have, or a "
+        "token that is not valid (not a client too slow or silent, nor the server's limits).");
     w.sample("oddsdesk_protocol_errors_total", m_latest.protocolErrors);
     w.family("oddsdesk_overload_refusals_total", "counter",
         "Connections answered \"overloaded, retry after\".");

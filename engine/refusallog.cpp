@@ -2,6 +2,32 @@
 
 namespace OddsDesk {
 
+bool isProtocolError(Refusal reason)
+{
+    switch (reason) {
+    case Refusal::BadMessage:
+    case Refusal::UnsupportedData:
+    case Refusal::Protocol:
+    case Refusal::UnsupportedVersion:
+    case Refusal::NotAClientMessage:
+    case Refusal::Policy:
+    case Refusal::TooBig:
+    case Refusal::Unauthorized:
+    case Refusal::Origin:
+    case Refusal::TelemetryFlood:
+        return true;
+    case Refusal::HelloTimeout:
+    case Refusal::TooSlow:
+    case Refusal::Overloaded:
+    case Refusal::AddressLimit:
+    case Refusal::HelloRate:
+    case Refusal::BadHandshake:
+    case Refusal::TelemetryDropped:
+        return false;
+    }
+    return false;
+}
+
 const char *refusalName(Refusal reason)
 {
     switch (reason) {

@@ -342,7 +342,8 @@ public:
         // Going away is the server's own doing and is logged once by whoever asked for it.
         if (closeCode != QWebSocketProtocol::CloseCodeGoingAway
             && closeCode != QWebSocketProtocol::CloseCodeNormal) {
-            m_server->m_protocolErrors.fetch_add(1, std::memory_order_relaxed);
+            if (isProtocolError(refusal))
+                m_server->m_protocolErrors.fetch_add(1, std::memory_order_relaxed);
             m_server->m_refusals.record(refusal,
                 QStringLiteral("closing session %1 from %2 with %3 - %4")
                     .arg(label(), m_remote, QString::number(int(closeCode)), reason),

@@ -507,6 +507,11 @@ void tst_FeedServer::helloTimeout()
     QTRY_COMPARE_WITH_TIMEOUT(closed.count(), 1, 3000);
     QCOMPARE(int(silent.socket.closeCode()), 1008);
     QCOMPARE(m_server->sessionCount(), 0);
+    // Refused and counted as such, but not a protocol error: the client sent nothing wrong
+    // (a phone that lost its signal after connecting says nothing either).
+    const FeedMetrics metrics = m_server->takeMetrics();
+    QCOMPARE(metrics.refusals[size_t(Refusal::HelloTimeout)], 1u);
+    QCOMPARE(metrics.protocolErrors, 0u);
 }
 
 void tst_FeedServer::resumeReplaysExactlyWhatWasMissed()

@@ -228,7 +228,9 @@ void GridView::setColumnWidths()
         BookModel::StatusColumn, metrics.horizontalAdvance(QStringLiteral("Suspended")) + 16);
     const int priceWidth = metrics.horizontalAdvance(QStringLiteral("1000.00")) + 16;
     for (int slot = 0; slot < BookModel::SelectionSlots; ++slot) {
-        header->resizeSection(BookModel::Selection1Column + 2 * slot, chars(12));
+        // Room for a club's whole name ("Stourmouth Rovers", "Wolverhampton"): the event
+        // column, stretched, has the names already, so it gives up width first.
+        header->resizeSection(BookModel::Selection1Column + 2 * slot, chars(18));
         header->resizeSection(BookModel::priceColumn(slot), priceWidth);
     }
     header->resizeSection(

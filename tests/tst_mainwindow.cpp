@@ -1043,15 +1043,16 @@ void tst_MainWindow::chartsWithTheRealSeason()
     }
     goToCell(1, BookModel::Price2Column);
     type(QStringLiteral("2.505"));
-    key(Qt::Key_Return);
-    key(Qt::Key_Escape);
+    key(Qt::Key_Return); // refused: the editor stays open with why above the grid
     QTest::qWait(300); // the charts' next paced redraw and the legend's layout
 
     for (QAbstractSeries *series : charts->latencyChart()->series()) {
         for (QLegendMarker *marker : charts->latencyChart()->legend()->markers(series))
             QCOMPARE(marker->label(), series->name());
     }
+    QVERIFY(!m_window->gridView()->messageText().isEmpty());
     grab(QStringLiteral("oddsdesk-season"));
+    key(Qt::Key_Escape);
     m_window->bookModel()->setOddsDisplay(OddsDisplay::Fractional);
     m_window->gridView()->filterEdit()->setText(QStringLiteral("arsenal"));
     QTest::qWait(300);

@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "codec.h"
+#include "counted.h"
 #include "feedclient.h"
 #include "feedurl.h"
 #include "signalwatcher.h"
@@ -143,13 +144,15 @@ int main(int argc, char **argv)
     });
     QObject::connect(&client, &FeedClient::snapshotApplied, &app, [&](quint64 sequence) {
         if (!printJson)
-            out() << "snapshot at " << sequence << ": " << client.book().eventCount() << " events, "
-                  << client.book().marketCount() << " markets" << Qt::endl;
+            out() << "snapshot at " << sequence << ": "
+                  << counted(client.book().eventCount(), u"event", u"events") << ", "
+                  << counted(client.book().marketCount(), u"market", u"markets") << Qt::endl;
     });
     QObject::connect(
         &client, &FeedClient::deltaApplied, &app, [&](const BookChanges &changes, quint64 to) {
             if (!printJson)
-                out() << "delta to " << to << ": " << changes.size() << " changes" << Qt::endl;
+                out() << "delta to " << to << ": " << counted(changes.size(), u"change", u"changes")
+                      << Qt::endl;
             if (maxDeltas > 0 && qint64(client.stats().deltasApplied) >= maxDeltas)
                 QCoreApplication::quit();
         });

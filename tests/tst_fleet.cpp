@@ -30,20 +30,19 @@ constexpr double DirectLatencyBoundMs = 1000.0;
 constexpr double ImpairedLatencyFloorMs = 20.0;
 constexpr double ImpairedLatencyBoundMs = 3000.0;
 
-// A headless console with the simulator on a free port, stopped when the test is done.
-class SimulatingConsole
+// A headless console on a free port, stopped when the test is done.
+class HeadlessConsole
 {
 public:
-    explicit SimulatingConsole(const QStringList &arguments = {})
+    explicit HeadlessConsole(const QStringList &arguments)
     {
         m_process.start(Console,
-            QStringList {QStringLiteral("--headless"), QStringLiteral("--port"),
-                QStringLiteral("0"), QStringLiteral("--simulate"),
-                QStringLiteral("--simulate-rate"), QStringLiteral("200")}
+            QStringList {
+                QStringLiteral("--headless"), QStringLiteral("--port"), QStringLiteral("0")}
                 + arguments);
     }
 
-    ~SimulatingConsole()
+    ~HeadlessConsole()
     {
         if (m_process.state() == QProcess::NotRunning)
             return;
@@ -78,6 +77,17 @@ public:
 private:
     QProcess m_process;
     QByteArray m_stdout;
+};
+
+// One with the price simulator.
+class SimulatingConsole : public HeadlessConsole
+{
+public:
+    explicit SimulatingConsole(const QStringList &arguments = {})
+        : HeadlessConsole(QStringList {QStringLiteral("--simulate"),
+                              QStringLiteral("--simulate-rate"), QStringLiteral("200")}
+            + arguments)
+    { }
 };
 
 struct FleetRun
@@ -167,6 +177,7 @@ private Q_SLOTS:
     void clientNeverWelcomedFails();
     void clientBadUrl_data();
     void clientBadUrl();
+    void clientCountsInWords();
     void demoFleetsDieWithTheConsole();
 };
 
@@ -511,6 +522,55 @@ void tst_Fleet::clientBadUrl()
     QVERIFY2(errors.contains(sentence), qPrintable(errors));
     const QString fleetErrors = QString::fromUtf8(fleet.readAllStandardError());
     QVERIFY2(fleetErrors.contains(sentence), qPrintable(fleetErrors));
+}
+
+// A book of one event and one market, and a delta of one change, are said in the singular.
+// The replay lets the client in first: its market comes four seconds after a heartbeat, and
+// its one price move four seconds after that.
+void tst_Fleet::clientCountsInWords()
+{
+    QTemporaryDir dir;
+    const QString season = dir.filePath(QStringLiteral("season.csv"));
+    QFile seasonFile(season);
+    QVERIFY(seasonFile.open(QIODevice::WriteOnly));
+    seasonFile.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A\n"
+                     "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5\n");
+    seasonFile.close();
+    const QString recording = dir.filePath(QStringLiteral("race.jsonl"));
+    QFile recordingFile(recording);
+    QVERIFY(recordingFile.open(QIODevice::WriteOnly));
+    recordingFile.write(
+        R"({"op":"mcm","clk":"A","pt":1650392673000,"ct":"HEARTBEAT"})"
+        "\n"
+        R"({"op":"mcm","clk":"B","pt":1650392677000,"mc":[{"id":"1.197931750",)"
+        R"("marketDefinition":{"eventId":"31389771","marketType":"WIN","status":"OPEN",)"
+        R"("runners":[{"status":"ACTIVE","sortPriority":1,"id":101},)"
+        R"({"status":"ACTIVE","sortPriority":2,"id":102}],"version":1},)"
+        R"("rc":[{"atb":[[2.5,10]],"id":101},{"atb":[[1.8,10]],"id":102}]}]})"
+        "\n"
+        R"({"op":"mcm","clk":"C","pt":1650392681000,"mc":[{"id":"1.197931750",)"
+        R"("rc":[{"atb":[[2.5,0],[2.6,10]],"id":101}]}]})"
+        "\n");
+    recordingFile.close();
+
+    HeadlessConsole console({QStringLiteral("--data"), dir.filePath(QStringLiteral("data")),
+        QStringLiteral("--http-port"), QStringLiteral("-1"), QStringLiteral("--import"), season,
+        QStringLiteral("--replay"), recording});
+    const QString url = console.waitForUrl();
+    QVERIFY2(!url.isEmpty(), qPrintable(console.errors()));
+
+    QProcess client;
+    client.start(ClientProgram, {url, QStringLiteral("--deltas"), QStringLiteral("2")});
+    QVERIFY(client.waitForFinished(30000));
+    const QString out = QString::fromUtf8(client.readAllStandardOutput());
+    QVERIFY2(client.exitCode() == 0, qPrintable(out + client.readAllStandardError()));
+    static const QRegularExpression snapshot(
+        QStringLiteral("^snapshot at \\d+: 1 event, 1 market$"),
+        QRegularExpression::MultilineOption);
+    QVERIFY2(snapshot.match(out).hasMatch(), qPrintable(out));
+    static const QRegularExpression delta(
+        QStringLiteral("^delta to \\d+: 1 change$"), QRegularExpression::MultilineOption);
+    QVERIFY2(delta.match(out).hasMatch(), qPrintable(out));
 }
 
 // The demo's fleets run for hours; a console killed without a chance to stop them must not

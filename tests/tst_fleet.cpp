@@ -177,6 +177,8 @@ private Q_SLOTS:
     void clientNeverWelcomedFails();
     void clientBadUrl_data();
     void clientBadUrl();
+    void clientBadCommandLine_data();
+    void clientBadCommandLine();
     void clientCountsInWords();
     void demoFleetsDieWithTheConsole();
 };
@@ -522,6 +524,48 @@ void tst_Fleet::clientBadUrl()
     QVERIFY2(errors.contains(sentence), qPrintable(errors));
     const QString fleetErrors = QString::fromUtf8(fleet.readAllStandardError());
     QVERIFY2(fleetErrors.contains(sentence), qPrintable(fleetErrors));
+}
+
+void tst_Fleet::clientBadCommandLine_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+
+    const QString url = QStringLiteral("ws://127.0.0.1:1");
+    QTest::newRow("unknown flag") << QStringList {url, "--bogus"}
+                                  << "--bogus is not an option of oddsdesk-client; see --help";
+    QTest::newRow("unknown flag with a value") << QStringList {
+        url, "--bogus=1"} << "--bogus is not an option of oddsdesk-client; see --help";
+    QTest::newRow("flag without its value")
+        << QStringList {url, "--duration"} << "Missing value after '--duration'. See --help.";
+    QTest::newRow("duration not a number")
+        << QStringList {url, "--duration", "soon"} << "--duration takes a whole number";
+    // Leaving the option out is what runs without a limit; 0 ran until killed.
+    QTest::newRow("duration zero")
+        << QStringList {url, "--duration", "0"} << "--duration takes a whole number from 1";
+    QTest::newRow("deltas zero") << QStringList {url, "--deltas", "0"}
+                                 << "--deltas takes a whole number from 1 up, not \"0\"";
+    QTest::newRow("deltas negative") << QStringList {url, "--deltas", "-3"}
+                                     << "--deltas takes a whole number from 1 up, not \"-3\"";
+    QTest::newRow("unknown format")
+        << QStringList {url, "--format", "xml"} << "--format takes binary or json";
+    QTest::newRow("no URL") << QStringList {"--duration", "1"} << "exactly one feed URL";
+}
+
+// A mistake in the client's command line is status 2, as for the console and the fleet;
+// status 1 says that no feed welcomed it.
+void tst_Fleet::clientBadCommandLine()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+
+    QProcess client;
+    client.start(ClientProgram, arguments);
+    QVERIFY(client.waitForFinished(20000));
+    const QString errors = QString::fromUtf8(client.readAllStandardError());
+    QVERIFY2(client.exitCode() == 2, qPrintable(errors));
+    QVERIFY2(errors.contains(message), qPrintable(errors));
+    QVERIFY(client.readAllStandardOutput().isEmpty());
 }
 
 // A book of one event and one market, and a delta of one change, are said in the singular.

@@ -7,6 +7,7 @@
 #include <QStandardPaths>
 #include <QTextStream>
 
+#include <cmath>
 #include <cstdlib>
 #include <initializer_list>
 
@@ -331,7 +332,9 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     if (parser.isSet(speed)) {
         bool ok = false;
         options->replaySpeed = parser.value(speed).toDouble(&ok);
-        if (!ok || options->replaySpeed < 0 || options->replaySpeed > 100000) {
+        // "nan" reads as a number, and compares as neither below 0 nor above 100000.
+        if (!ok || !std::isfinite(options->replaySpeed) || options->replaySpeed < 0
+            || options->replaySpeed > 100000) {
             return QStringLiteral("--speed takes a number from 0 to 100000, not \"%1\"")
                 .arg(parser.value(speed));
         }

@@ -729,6 +729,8 @@ void tst_Headless::badCommandLine_data()
     QTest::newRow("http port not a number") << QStringList {"--http-port", "x"} << "--http-port";
     QTest::newRow("replay speed not a number")
         << QStringList {"--speed", "fast"} << "--speed takes";
+    QTest::newRow("replay speed not a number, as Qt reads one") << QStringList {"--replay",
+        Recording, "--speed", "nan"} << "--speed takes a number from 0 to 100000, not \"nan\"";
     QTest::newRow("missing recording")
         << QStringList {"--replay", "/nonexistent/stream.jsonl"}
         << "cannot read the recording /nonexistent/stream.jsonl: No such file or directory";

@@ -7,6 +7,7 @@
 #include <QStandardPaths>
 #include <QTextStream>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <initializer_list>
@@ -340,7 +341,18 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         }
     }
     options->importPath = parser.value(import);
-    options->bookmaker = parser.value(bookmaker);
+    // A name the importer does not know is a slip in the command line, found before the file
+    // is read; the case is not part of the name (b365 is B365).
+    const QStringList bookmakers = OddsDesk::footballDataBookmakers();
+    const auto known
+        = std::find_if(bookmakers.cbegin(), bookmakers.cend(), [&](const QString &name) {
+              return name.compare(parser.value(bookmaker), Qt::CaseInsensitive) == 0;
+          });
+    if (known == bookmakers.cend()) {
+        return QStringLiteral("--bookmaker takes %1, not \"%2\"")
+            .arg(bookmakerChoices(defaultBookmaker), parser.value(bookmaker));
+    }
+    options->bookmaker = *known;
 
     OddsDesk::EngineConfig &engine = options->engine;
     if (!engine.server.bindAddress.setAddress(parser.value(bind)))

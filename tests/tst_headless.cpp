@@ -149,6 +149,8 @@ private Q_SLOTS:
     void noDisplayNeededWithoutAWindow();
     void everyFlagIsInTheReadme();
     void helpNamesEveryBookmaker();
+    void bookmakerIsCheckedBeforeTheFile_data();
+    void bookmakerIsCheckedBeforeTheFile();
     void sessionManagerArgumentIsLeftToQt();
 
 private:
@@ -822,6 +824,56 @@ void tst_Headless::helpNamesEveryBookmaker()
         const QRegularExpression word(QStringLiteral("\\b%1\\b").arg(name));
         QVERIFY2(text.contains(word), qPrintable(name + " is not in: " + text));
     }
+}
+
+void tst_Headless::bookmakerIsCheckedBeforeTheFile_data()
+{
+    QTest::addColumn<QString>("bookmaker");
+    QTest::addColumn<int>("exitCode"); // 0: the console starts
+    QTest::addColumn<QString>("message");
+
+    QTest::newRow("a name the importer does not know")
+        << "XYZ" << 2
+        << "--bookmaker takes B365 (default), BW, IW, PS, WH, VC, PSC, BbAv, BbMx, Avg or Max, "
+           "not \"XYZ\"";
+    QTest::newRow("a known name in another case") << "b365" << 0 << "imported 1 event";
+    // The name is right; the file is what lacks it.
+    QTest::newRow("a known name the file has no columns for")
+        << "PS" << 1 << "has no PS prices: its header lacks PSH, PSD and PSA";
+}
+
+// Which bookmakers there are is known without the file: a name that is none of them is a
+// mistake in the command line (status 2), told before anything is read; a file without
+// that bookmaker's columns is a file that cannot be imported (status 1).
+void tst_Headless::bookmakerIsCheckedBeforeTheFile()
+{
+    QFETCH(QString, bookmaker);
+    QFETCH(int, exitCode);
+    QFETCH(QString, message);
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("season.csv"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
+               "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5,2.03,1.79\n");
+    file.close();
+
+    HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("-1"),
+        QStringLiteral("--import"), path, QStringLiteral("--bookmaker"), bookmaker});
+    if (exitCode == 0) {
+        const bool listening = console.waitForUrl().isValid();
+        QString errors = console.errors();
+        QVERIFY2(listening, qPrintable(errors));
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            (errors += console.errors()).contains(message), qPrintable(errors), 10000);
+        return;
+    }
+    QVERIFY(console.process().waitForFinished(20000));
+    const QString errors = console.errors();
+    QVERIFY2(console.process().exitCode() == exitCode, qPrintable(errors));
+    QVERIFY2(errors.contains(message), qPrintable(errors));
+    QVERIFY(!console.process().readAllStandardOutput().contains("listening on"));
 }
 
 void tst_Headless::sessionManagerArgumentIsLeftToQt()

@@ -279,8 +279,9 @@ bool BookStore::isOpen() const
 
 bool BookStore::fail(const QString &error)
 {
+    // Not logged: every caller reports it, with what it stops (the console's start, a flush),
+    // and a line here said the same sentence a second time.
     m_error = error;
-    qCWarning(lcStore).noquote() << error;
     return false;
 }
 
@@ -1013,16 +1014,17 @@ bool BookStore::commitBatch(
     return true;
 }
 
-void BookStore::markCleanShutdown()
+bool BookStore::markCleanShutdown()
 {
     if (!checkUsable("mark a clean shutdown"))
-        return;
+        return false;
     QSqlQuery query(m_db);
     if (!query.exec(QStringLiteral("UPDATE feed_state SET clean_shutdown = 1 WHERE id = 1"))) {
-        fail(QStringLiteral("Cannot record the clean shutdown in %1 (%2); the next start will "
-                            "report a crash, but no state is lost.")
-                 .arg(QDir::toNativeSeparators(m_path), sqlError(query.lastError())));
+        return fail(QStringLiteral("Cannot record the clean shutdown in %1 (%2); the next start "
+                                   "will report a crash, but no state is lost.")
+                        .arg(QDir::toNativeSeparators(m_path), sqlError(query.lastError())));
     }
+    return true;
 }
 
 std::optional<QVector<AuditEntry>> BookStore::queryAudit(

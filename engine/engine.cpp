@@ -15,6 +15,13 @@
 #include <QMetaObject>
 
 namespace OddsDesk {
+namespace {
+
+// Skipped lines and refused changes of a replay are told up to this many of each a run, then
+// only counted in its closing line: a broken file must not flood the log or the status bar.
+constexpr int MaxToldReplayProblems = 10;
+
+} // namespace
 
 void registerEngineTypes()
 {
@@ -197,15 +204,26 @@ void EngineCore::start(const BookData &book, const QString &importedFrom)
 
     m_replay = new BetfairReplay(m_feed, this);
     connect(m_replay, &BetfairReplay::finished, this, [this] {
-        Q_EMIT replayStatus(QStringLiteral("replay finished: %1")
-                                .arg(counted(m_replay->lineCount(), u"line", u"lines")),
-            false);
+        QString message = QStringLiteral("replay finished: %1")
+                              .arg(counted(m_replay->lineCount(), u"line", u"lines"));
+        if (m_replay->linesSkipped() > 0 || m_replay->changesRefused() > 0) {
+            message += QStringLiteral(", %1 skipped, %2 refused")
+                           .arg(m_replay->linesSkipped())
+                           .arg(counted(m_replay->changesRefused(), u"change", u"changes"));
+        }
+        Q_EMIT replayStatus(message, false);
     });
     connect(m_replay, &BetfairReplay::lineSkipped, this, [this](int line, const QString &why) {
-        Q_EMIT replayStatus(QStringLiteral("replay line %1 skipped: %2").arg(line).arg(why), true);
+        if (m_replay->linesSkipped() <= MaxToldReplayProblems) {
+            Q_EMIT replayStatus(
+                QStringLiteral("replay line %1 skipped: %2").arg(line).arg(why), true);
+        }
     });
     connect(m_replay, &BetfairReplay::changeRefused, this, [this](int line, const QString &why) {
-        Q_EMIT replayStatus(QStringLiteral("replay line %1 refused: %2").arg(line).arg(why), true);
+        if (m_replay->changesRefused() <= MaxToldReplayProblems) {
+            Q_EMIT replayStatus(
+                QStringLiteral("replay line %1 refused: %2").arg(line).arg(why), true);
+        }
     });
     // A new book has no replayed market; the replay would only be refused from here on.
     connect(m_feed, &Feed::bookReset, this, [this] {
@@ -316,8 +334,8 @@ void EngineCore::stop()
     m_simulator->setEnabled(false);
     m_metricsTimer->stop();
     m_feed->flush();
-    if (m_store && m_store->isOpen())
-        m_store->markCleanShutdown();
+    if (m_store && m_store->isOpen() && !m_store->markCleanShutdown())
+        qCWarning(lcStore).noquote() << m_store->errorString();
     m_server->closeAll(
         QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("the server is shutting down"));
     // Give the close frames a moment to leave before the sockets are destroyed.

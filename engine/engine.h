@@ -121,7 +121,8 @@ Q_SIGNALS:
     void auditExported(const QString &path, int entries, const QString &error);
     void simulatorChanged(bool enabled, int rate);
     void sessionsUpdated(const QVector<OddsDesk::SessionSummary> &sessions);
-    /// What the replay is doing, in a sentence (started, a skipped line, finished, refused).
+    /// What the replay is doing, in a sentence: started; a skipped line or a refused change,
+    /// up to ten of each a run; finished, with how many were skipped and refused.
     void replayStatus(const QString &message, bool running);
     /// startReplay() could not load the recording or its catalogue; replayStatus() has said
     /// why, with the same \a error, and nothing is replayed.

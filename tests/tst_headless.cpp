@@ -141,6 +141,8 @@ private Q_SLOTS:
     void replayOfOneLineCountsOneLine();
     void replayThatCannotLoadStopsTheConsole_data();
     void replayThatCannotLoadStopsTheConsole();
+    void problemsAreToldOnce_data();
+    void problemsAreToldOnce();
     void killedConsoleRestartsWithWhatClientsHad();
     void tokensFromTheConsoleOpenTheFeed();
     void badCommandLine_data();
@@ -616,6 +618,60 @@ void tst_Headless::replayThatCannotLoadStopsTheConsole()
     QCOMPARE(console.process().exitCode(), 2);
     const QString errors = console.errors();
     QVERIFY2(errors.contains(message), qPrintable(errors));
+}
+
+void tst_Headless::problemsAreToldOnce_data()
+{
+    QTest::addColumn<QString>("problem"); // "store" or "replay"
+    QTest::addColumn<QString>("sentence");
+
+    QTest::newRow("a damaged database")
+        << "store"
+        << "oddsdesk.sqlite is not an OddsDesk database or is damaged";
+    QTest::newRow("a replayed line that cannot be used") << "replay"
+                                                         << "line 2 skipped";
+}
+
+// What stops the console, or what a replay leaves out, is said on standard error once: the
+// store and the replay leave it to the console, which says it in its own voice. Both used to
+// log it as well ("oddsdesk.engine.store: ...", "oddsdesk.engine.replay: ...").
+void tst_Headless::problemsAreToldOnce()
+{
+    QFETCH(QString, problem);
+    QFETCH(QString, sentence);
+
+    QTemporaryDir data;
+    QTemporaryDir dir;
+    QStringList arguments {QStringLiteral("--http-port"), QStringLiteral("-1")};
+    if (problem == QLatin1String("store")) {
+        QFile database(data.filePath(QStringLiteral("oddsdesk.sqlite")));
+        QVERIFY(database.open(QIODevice::WriteOnly));
+        database.write(QByteArray("id,price\r\n1,2.50\r\n").repeated(50));
+    } else {
+        QFile recording(Recording);
+        QVERIFY(recording.open(QIODevice::ReadOnly));
+        const QString path = dir.filePath(QStringLiteral("stream.jsonl"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(recording.readLine() + "garbage\n");
+        file.close();
+        arguments << QStringLiteral("--replay") << path << QStringLiteral("--speed")
+                  << QStringLiteral("0");
+    }
+
+    HeadlessConsole console(arguments, data.path());
+    QString errors;
+    if (problem == QLatin1String("store")) {
+        QVERIFY(console.process().waitForFinished(20000));
+        errors = console.errors();
+        QVERIFY2(console.process().exitCode() == 1, qPrintable(errors));
+    } else {
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            (errors += console.errors())
+                .contains(QStringLiteral("replay finished: 2 lines, 1 skipped, 0 changes refused")),
+            qPrintable(errors), 20000);
+    }
+    QVERIFY2(errors.count(sentence) == 1, qPrintable(errors));
 }
 
 void tst_Headless::killedConsoleRestartsWithWhatClientsHad()

@@ -216,6 +216,17 @@ private:
 
 std::atomic<int> connectionCounter {0};
 
+// The data directory, or the nearest of its parents that exists, when that is a file (or
+// anything else that is not a folder): no folder can be made there, whatever the
+// permissions. Empty when nothing is in the way.
+QString fileInTheWay(const QString &directory)
+{
+    QFileInfo info(QDir(directory).absolutePath());
+    while (!info.exists() && !info.isRoot())
+        info = QFileInfo(info.absolutePath());
+    return info.exists() && !info.isDir() ? info.absoluteFilePath() : QString();
+}
+
 } // namespace
 
 struct BookStore::Statements
@@ -327,6 +338,16 @@ bool BookStore::open(const QString &directory)
         return fail(QStringLiteral("Cannot open %1: Qt's SQLite driver is not installed; install "
                                    "it (libqt6sql6-sqlite on Debian) and start again.")
                         .arg(QDir::toNativeSeparators(m_path)));
+    }
+    if (const QString file = fileInTheWay(directory); !file.isEmpty()) {
+        if (file == QDir(directory).absolutePath()) {
+            return fail(QStringLiteral("The data directory %1 is a file, not a folder; choose "
+                                       "another --data directory.")
+                            .arg(QDir::toNativeSeparators(directory)));
+        }
+        return fail(QStringLiteral("Cannot create the data directory %1: %2 is a file, not a "
+                                   "folder; choose another --data directory.")
+                        .arg(QDir::toNativeSeparators(directory), QDir::toNativeSeparators(file)));
     }
     if (!QDir().mkpath(directory)) {
         return fail(QStringLiteral("Cannot create the data directory %1; check its parent's "

@@ -801,6 +801,9 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--auth-key-file", "/nonexistent/feed.key"} << "/nonexistent/feed.key";
     QTest::newRow("token without a key")
         << QStringList {"--issue-token", "bob"} << "--auth-key-file";
+    QTest::newRow("data folder is a file")
+        << QStringList {"--data", m_keyPath}
+        << QStringLiteral("The data directory %1 is a file, not a folder").arg(m_keyPath);
     QTest::newRow("missing import file")
         << QStringList {"--import", "/nonexistent/season.csv"} << "/nonexistent/season.csv";
     QTest::newRow("unknown event loop")

@@ -14,6 +14,7 @@
 #include <QTemporaryDir>
 #include <QRegularExpression>
 #include <QSignalSpy>
+#include <QTcpSocket>
 #include <QWebSocket>
 #include <QWebSocketHandshakeOptions>
 #include <QtTest>
@@ -136,6 +137,8 @@ private Q_SLOTS:
     void simulatedDeltasAreConsecutive();
     void terminationClosesWithGoingAway();
     void metricsEndpointForOperators();
+    void bodyOnAGetIsRefused_data();
+    void bodyOnAGetIsRefused();
     void refusalsAreCountedAndLoggedSparingly();
     void replaysTheExchangeRecording();
     void replayOfOneLineCountsOneLine();
@@ -441,6 +444,48 @@ void tst_Headless::metricsEndpointForOperators()
     QCOMPARE(postedElsewhere.status, 404);
     for (const auto &c : clients)
         c->stop();
+}
+
+void tst_Headless::bodyOnAGetIsRefused_data()
+{
+    QTest::addColumn<int>("bodyBytes");
+    QTest::addColumn<QByteArray>("statusLine");
+    QTest::addColumn<QByteArray>("reason");
+
+    QTest::newRow("a few bytes") << 3 << QByteArray("HTTP/1.1 400 ")
+                                 << QByteArray("a GET to this endpoint carries no body");
+    QTest::newRow("far more than a slip") << 64 * 1024 << QByteArray("HTTP/1.1 413 ")
+                                          << QByteArray("carry no body, and this one is too large");
+}
+
+// A GET that carries a body is refused; only a body far past any slip is called too large.
+// Sent as bytes on a socket, as curl --data would: Qt's network access sends no body with a
+// GET.
+void tst_Headless::bodyOnAGetIsRefused()
+{
+    QFETCH(int, bodyBytes);
+    QFETCH(QByteArray, statusLine);
+    QFETCH(QByteArray, reason);
+
+    HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("0")});
+    const QUrl http = console.waitForHttpUrl();
+    QVERIFY2(http.isValid(), qPrintable(console.errors()));
+
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress(http.host()), quint16(http.port()));
+    QVERIFY(socket.waitForConnected(5000));
+    socket.write("GET /healthz HTTP/1.1\r\nHost: " + http.authority().toLatin1()
+        + "\r\nContent-Length: " + QByteArray::number(bodyBytes) + "\r\nConnection: close\r\n\r\n"
+        + QByteArray(bodyBytes, 'x'));
+    QByteArray answer;
+    QElapsedTimer timer;
+    timer.start();
+    while (!answer.contains(reason) && timer.elapsed() < 10000) {
+        socket.waitForReadyRead(100);
+        answer += socket.readAll();
+    }
+    QVERIFY2(answer.startsWith(statusLine), answer.constData());
+    QVERIFY2(answer.contains(reason), answer.constData());
 }
 
 void tst_Headless::refusalsAreCountedAndLoggedSparingly()

@@ -259,6 +259,12 @@ void EngineCore::start(const BookData &book, const QString &importedFrom)
         m_feed->resetBook(book);
     else if (!openStore(book, importedFrom))
         return;
+    // A replay asked for at start that cannot be loaded is told before anything listens, so
+    // that a console that stops for it never announces a feed.
+    const bool replay = !m_config.replayPath.isEmpty()
+        && loadReplay(m_config.replayPath, m_config.replayCatalogue);
+    if (!m_config.replayPath.isEmpty() && !replay && m_config.replayRequired)
+        return;
     if (!m_server->listen()) {
         Q_EMIT failed(m_server->errorString());
         return;
@@ -283,6 +289,8 @@ void EngineCore::start(const BookData &book, const QString &importedFrom)
     Q_EMIT started(m_server->url());
     if (m_http)
         Q_EMIT httpStarted(m_http->url());
+    if (replay)
+        beginReplay(m_config.replaySpeed);
 }
 
 bool EngineCore::openStore(const BookData &book, const QString &importedFrom)
@@ -459,20 +467,32 @@ QString findCatalogue(const QString &streamPath)
 
 void EngineCore::startReplay(const QString &streamPath, const QString &cataloguePath, double speed)
 {
+    if (loadReplay(streamPath, cataloguePath))
+        beginReplay(speed);
+}
+
+bool EngineCore::loadReplay(const QString &streamPath, const QString &cataloguePath)
+{
     const QString catalogue = cataloguePath.isEmpty() ? findCatalogue(streamPath) : cataloguePath;
     const QString error = m_replay->load(streamPath, catalogue);
     if (!error.isEmpty()) {
         Q_EMIT replayStatus(error, false);
         Q_EMIT replayFailed(error);
-        return;
+        return false;
     }
+    m_replayName = QFileInfo(streamPath).fileName();
+    m_replayHasCatalogue = !catalogue.isEmpty();
+    return true;
+}
+
+void EngineCore::beginReplay(double speed)
+{
     m_replay->start(speed);
     Q_EMIT replayStatus(
         QStringLiteral("replaying %1 (%2) at %3x%4")
-            .arg(
-                QFileInfo(streamPath).fileName(), counted(m_replay->lineCount(), u"line", u"lines"))
+            .arg(m_replayName, counted(m_replay->lineCount(), u"line", u"lines"))
             .arg(speed)
-            .arg(catalogue.isEmpty() ? QStringLiteral(", no catalogue") : QString()),
+            .arg(m_replayHasCatalogue ? QString() : QStringLiteral(", no catalogue")),
         true);
 }
 

@@ -632,8 +632,9 @@ void tst_Headless::replayThatCannotLoadStopsTheConsole_data()
            "valid JSON";
 }
 
-// What is wrong inside a recording or its catalogue is found only once the feed listens;
-// a headless console then stops as it does for a recording it cannot read.
+// What is wrong inside a recording or its catalogue is found when the replay loads it; a
+// headless console then stops as it does for a recording it cannot read, before it listens:
+// a script waiting for its "listening on" line must not take it for started.
 void tst_Headless::replayThatCannotLoadStopsTheConsole()
 {
     QFETCH(QByteArray, recording);
@@ -663,6 +664,8 @@ void tst_Headless::replayThatCannotLoadStopsTheConsole()
     QCOMPARE(console.process().exitCode(), 2);
     const QString errors = console.errors();
     QVERIFY2(errors.contains(message), qPrintable(errors));
+    const QByteArray out = console.process().readAllStandardOutput();
+    QVERIFY2(!out.contains("listening on"), out.constData());
 }
 
 void tst_Headless::problemsAreToldOnce_data()

@@ -12,6 +12,11 @@
 #include <cstdlib>
 #include <initializer_list>
 
+#ifdef Q_OS_UNIX
+#include <pwd.h>
+#include <unistd.h>
+#endif
+
 QStringList commandLineArguments(int argc, char **argv)
 {
     QStringList arguments;
@@ -48,6 +53,23 @@ QString bookmakerChoices(const QString &defaultName)
     }
     const QString last = names.takeLast();
     return names.join(QStringLiteral(", ")) + QStringLiteral(" or ") + last;
+}
+
+// Who the audit log names: the desk's login name. A login sets USER and LOGNAME; where
+// neither is set (a container, a service) the password database still knows whom the console
+// runs as, and only a process it does not know either is "desk".
+QString deskUserName()
+{
+    for (const char *variable : {"USER", "LOGNAME"}) {
+        const QString name = qEnvironmentVariable(variable);
+        if (!name.isEmpty())
+            return name;
+    }
+#ifdef Q_OS_UNIX
+    if (const passwd *entry = getpwuid(geteuid()); entry && entry->pw_name && *entry->pw_name)
+        return QString::fromLocal8Bit(entry->pw_name);
+#endif
+    return QStringLiteral("desk");
 }
 
 // What the parser could not read, in a sentence of the same kind as the console's own, and
@@ -325,7 +347,7 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
     if (config.dataDirectory.isEmpty())
         return QStringLiteral("no data folder: give one with --data DIR");
-    config.deskUser = qEnvironmentVariable("USER", QStringLiteral("desk"));
+    config.deskUser = deskUserName();
     // An import replaces the stored book; otherwise the console carries on where it was.
     config.preferStoredBook = !parser.isSet(import);
     options->replayPath = parser.value(replay);

@@ -1,6 +1,7 @@
 // The console binary run headless, as an operator would, with real clients: our own and
 // one that shares no code with us (Python's websockets with the .proto compiled for Python).
 
+#include "bookstore.h"
 #include "feedclient.h"
 #include "footballdataimporter.h"
 
@@ -21,6 +22,9 @@
 
 #include <memory>
 
+#include <pwd.h>
+#include <unistd.h>
+
 using namespace OddsDesk;
 
 namespace {
@@ -36,9 +40,11 @@ const QString PythonProtoDir = QStringLiteral(ODDSDESK_PYTHON_PROTO_DIR);
 class HeadlessConsole
 {
 public:
-    explicit HeadlessConsole(const QStringList &arguments, const QString &dataDirectory = {})
+    explicit HeadlessConsole(const QStringList &arguments, const QString &dataDirectory = {},
+        const QProcessEnvironment &environment = QProcessEnvironment::systemEnvironment())
     {
         m_process.setProgram(Console);
+        m_process.setProcessEnvironment(environment);
         // Each console keeps its book in a folder of its own, gone after the test.
         m_process.setArguments(QStringList {QStringLiteral("--headless"), QStringLiteral("--port"),
                                    QStringLiteral("0"), QStringLiteral("--data"),
@@ -130,6 +136,8 @@ private Q_SLOTS:
     void initTestCase();
     void servesTheImportedSeason();
     void importListsSkippedRowsApartFromKeptOnes();
+    void auditNamesTheLogin_data();
+    void auditNamesTheLogin();
     void importWithoutEventsKeepsTheStoredBook_data();
     void importWithoutEventsKeepsTheStoredBook();
     void foreignClientUnderstandsTheFeed_data();
@@ -232,6 +240,64 @@ void tst_Headless::importListsSkippedRowsApartFromKeptOnes()
                                             "skipped, 1 warning, listed above)")
                                  .arg(path)),
         qPrintable(errors));
+}
+
+void tst_Headless::auditNamesTheLogin_data()
+{
+    QTest::addColumn<QString>("user"); // empty: not set
+    QTest::addColumn<QString>("logname");
+    QTest::addColumn<QString>("expected");
+
+    const passwd *entry = getpwuid(geteuid());
+    QVERIFY(entry);
+    QTest::newRow("USER") << "alice"
+                          << "bob"
+                          << "alice";
+    QTest::newRow("LOGNAME, without USER") << ""
+                                           << "bob"
+                                           << "bob";
+    QTest::newRow("neither: the password database") << ""
+                                                    << "" << QString::fromLocal8Bit(entry->pw_name);
+}
+
+// The audit log names the desk's login, also where the environment does not say it (a
+// container, a service): it said "desk" for a console run as root without USER.
+void tst_Headless::auditNamesTheLogin()
+{
+    QFETCH(QString, user);
+    QFETCH(QString, logname);
+    QFETCH(QString, expected);
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("season.csv"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
+               "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5,2.03,1.79\n");
+    file.close();
+
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.remove(QStringLiteral("USER"));
+    environment.remove(QStringLiteral("LOGNAME"));
+    if (!user.isEmpty())
+        environment.insert(QStringLiteral("USER"), user);
+    if (!logname.isEmpty())
+        environment.insert(QStringLiteral("LOGNAME"), logname);
+    const QString data = dir.filePath(QStringLiteral("data"));
+    {
+        HeadlessConsole console(
+            {QStringLiteral("--http-port"), QStringLiteral("-1"), QStringLiteral("--import"), path},
+            data, environment);
+        QVERIFY2(console.waitForUrl().isValid(), qPrintable(console.errors()));
+    }
+
+    // The import is the audited change a console makes at start.
+    BookStore store;
+    QVERIFY2(store.open(data), qPrintable(store.errorString()));
+    const QVector<AuditEntry> entries = store.audit(AuditFilter {});
+    QCOMPARE(entries.size(), 1);
+    QCOMPARE(entries.first().source, QStringLiteral("import"));
+    QCOMPARE(entries.first().user, expected);
 }
 
 void tst_Headless::importWithoutEventsKeepsTheStoredBook_data()

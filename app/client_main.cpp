@@ -3,8 +3,10 @@
 
 #include "clock.h"
 #include "codec.h"
+#include "counted.h"
 #include "feedclient.h"
 #include "feedurl.h"
+#include "optionreader.h"
 #include "signalwatcher.h"
 
 #include <QCommandLineParser>
@@ -16,6 +18,10 @@
 using namespace OddsDesk;
 
 namespace {
+
+// A week: longer than any measuring run, and well within what a timer counts in
+// milliseconds. Without --duration the client runs until it is stopped.
+constexpr int MaxDurationS = 7 * 24 * 60 * 60;
 
 QTextStream &out()
 {
@@ -39,6 +45,21 @@ void printSummary(const FeedClient &client)
           << client.latency().percentile(0.5) / 1000.0 << " ms, p99 "
           << client.latency().percentile(0.99) / 1000.0 << " ms, head " << client.lastSequence()
           << Qt::endl;
+}
+
+// What the parser could not read, in a sentence of the same kind as the console's: an unknown
+// option as typed, or Qt's own sentence ("Missing value after '--duration'."), and where to
+// look.
+QString parseError(const QCommandLineParser &parser)
+{
+    const QStringList unknown = parser.unknownOptionNames();
+    if (!unknown.isEmpty()) {
+        const QString name = unknown.first();
+        const QString typed
+            = (name.size() == 1 ? QStringLiteral("-") : QStringLiteral("--")) + name;
+        return QStringLiteral("%1 is not an option of oddsdesk-client; see --help").arg(typed);
+    }
+    return parser.errorText() + QStringLiteral(" See --help.");
 }
 
 } // namespace
@@ -67,9 +88,11 @@ int main(int argc, char **argv)
         QStringLiteral("Client name in the hello."), QStringLiteral("NAME"),
         QStringLiteral("oddsdesk-client"));
     const QCommandLineOption duration(QStringLiteral("duration"),
-        QStringLiteral("Stop after this many seconds."), QStringLiteral("SECONDS"));
+        QStringLiteral("Stop after this many seconds (default: run until stopped)."),
+        QStringLiteral("SECONDS"));
     const QCommandLineOption deltas(QStringLiteral("deltas"),
-        QStringLiteral("Stop after this many deltas."), QStringLiteral("N"));
+        QStringLiteral("Stop after this many deltas (default: run until stopped)."),
+        QStringLiteral("N"));
     const QCommandLineOption noReconnect(
         QStringLiteral("no-reconnect"), QStringLiteral("Exit when the connection closes."));
     const QCommandLineOption token(QStringLiteral("token"),
@@ -77,7 +100,17 @@ int main(int argc, char **argv)
     const QCommandLineOption caFile(QStringLiteral("ca-file"),
         QStringLiteral("Trust this PEM certificate for wss://."), QStringLiteral("PATH"));
     parser.addOptions({json, format, name, duration, deltas, noReconnect, token, caFile});
-    parser.process(app);
+    // Not process(): it ends a command-line mistake with status 1, which here means that no
+    // feed welcomed the client.
+    if (!parser.parse(QCoreApplication::arguments())) {
+        err() << "oddsdesk-client: " << parseError(parser) << Qt::endl;
+        return 2;
+    }
+    // --help-all would list Qt's own options too, which only process() can show.
+    if (parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("help-all")))
+        parser.showHelp(0);
+    if (parser.isSet(QStringLiteral("version")))
+        parser.showVersion();
 
     if (parser.positionalArguments().size() != 1) {
         err() << "oddsdesk-client: give exactly one feed URL, such as ws://127.0.0.1:8765"
@@ -115,15 +148,19 @@ int main(int argc, char **argv)
         }
     }
 
-    bool ok = true;
-    const int durationS = parser.isSet(duration) ? parser.value(duration).toInt(&ok) : 0;
-    if (!ok || durationS < 0) {
-        err() << "oddsdesk-client: --duration takes a whole number of seconds" << Qt::endl;
+    // Leaving --duration or --deltas out is what runs without a limit; 0 has no meaning of its
+    // own, and taken as given it ran until killed.
+    int durationS = 0;
+    if (const QString error = readIntOption(parser, duration, 1, MaxDurationS, &durationS);
+        !error.isEmpty()) {
+        err() << "oddsdesk-client: " << error << Qt::endl;
         return 2;
     }
+    bool ok = true;
     const qint64 maxDeltas = parser.isSet(deltas) ? parser.value(deltas).toLongLong(&ok) : 0;
-    if (!ok || maxDeltas < 0) {
-        err() << "oddsdesk-client: --deltas takes a whole number" << Qt::endl;
+    if (!ok || (parser.isSet(deltas) && maxDeltas < 1)) {
+        err() << "oddsdesk-client: --deltas takes a whole number from 1 up, not \""
+              << parser.value(deltas) << "\"" << Qt::endl;
         return 2;
     }
 
@@ -143,13 +180,15 @@ int main(int argc, char **argv)
     });
     QObject::connect(&client, &FeedClient::snapshotApplied, &app, [&](quint64 sequence) {
         if (!printJson)
-            out() << "snapshot at " << sequence << ": " << client.book().eventCount() << " events, "
-                  << client.book().marketCount() << " markets" << Qt::endl;
+            out() << "snapshot at " << sequence << ": "
+                  << counted(client.book().eventCount(), u"event", u"events") << ", "
+                  << counted(client.book().marketCount(), u"market", u"markets") << Qt::endl;
     });
     QObject::connect(
         &client, &FeedClient::deltaApplied, &app, [&](const BookChanges &changes, quint64 to) {
             if (!printJson)
-                out() << "delta to " << to << ": " << changes.size() << " changes" << Qt::endl;
+                out() << "delta to " << to << ": " << counted(changes.size(), u"change", u"changes")
+                      << Qt::endl;
             if (maxDeltas > 0 && qint64(client.stats().deltasApplied) >= maxDeltas)
                 QCoreApplication::quit();
         });

@@ -7,8 +7,15 @@
 #include <QStandardPaths>
 #include <QTextStream>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <initializer_list>
+
+#ifdef Q_OS_UNIX
+#include <pwd.h>
+#include <unistd.h>
+#endif
 
 QStringList commandLineArguments(int argc, char **argv)
 {
@@ -46,6 +53,23 @@ QString bookmakerChoices(const QString &defaultName)
     }
     const QString last = names.takeLast();
     return names.join(QStringLiteral(", ")) + QStringLiteral(" or ") + last;
+}
+
+// Who the audit log names: the desk's login name. A login sets USER and LOGNAME; where
+// neither is set (a container, a service) the password database still knows whom the console
+// runs as, and only a process it does not know either is "desk".
+QString deskUserName()
+{
+    for (const char *variable : {"USER", "LOGNAME"}) {
+        const QString name = qEnvironmentVariable(variable);
+        if (!name.isEmpty())
+            return name;
+    }
+#ifdef Q_OS_UNIX
+    if (const passwd *entry = getpwuid(geteuid()); entry && entry->pw_name && *entry->pw_name)
+        return QString::fromLocal8Bit(entry->pw_name);
+#endif
+    return QStringLiteral("desk");
 }
 
 // What the parser could not read, in a sentence of the same kind as the console's own, and
@@ -323,7 +347,7 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
     if (config.dataDirectory.isEmpty())
         return QStringLiteral("no data folder: give one with --data DIR");
-    config.deskUser = qEnvironmentVariable("USER", QStringLiteral("desk"));
+    config.deskUser = deskUserName();
     // An import replaces the stored book; otherwise the console carries on where it was.
     config.preferStoredBook = !parser.isSet(import);
     options->replayPath = parser.value(replay);
@@ -331,13 +355,26 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     if (parser.isSet(speed)) {
         bool ok = false;
         options->replaySpeed = parser.value(speed).toDouble(&ok);
-        if (!ok || options->replaySpeed < 0 || options->replaySpeed > 100000) {
+        // "nan" reads as a number, and compares as neither below 0 nor above 100000.
+        if (!ok || !std::isfinite(options->replaySpeed) || options->replaySpeed < 0
+            || options->replaySpeed > 100000) {
             return QStringLiteral("--speed takes a number from 0 to 100000, not \"%1\"")
                 .arg(parser.value(speed));
         }
     }
     options->importPath = parser.value(import);
-    options->bookmaker = parser.value(bookmaker);
+    // A name the importer does not know is a slip in the command line, found before the file
+    // is read; the case is not part of the name (b365 is B365).
+    const QStringList bookmakers = OddsDesk::footballDataBookmakers();
+    const auto known
+        = std::find_if(bookmakers.cbegin(), bookmakers.cend(), [&](const QString &name) {
+              return name.compare(parser.value(bookmaker), Qt::CaseInsensitive) == 0;
+          });
+    if (known == bookmakers.cend()) {
+        return QStringLiteral("--bookmaker takes %1, not \"%2\"")
+            .arg(bookmakerChoices(defaultBookmaker), parser.value(bookmaker));
+    }
+    options->bookmaker = *known;
 
     OddsDesk::EngineConfig &engine = options->engine;
     if (!engine.server.bindAddress.setAddress(parser.value(bind)))

@@ -183,6 +183,12 @@ int main(int argc, char **argv)
     if (!limitWarning.isEmpty())
         err() << "oddsdesk: " << limitWarning << Qt::endl;
 
+    // The replay is loaded before the feed listens: one that cannot be used stops a headless
+    // console before it announces a feed; the window says why and carries on without it.
+    options.engine.replayPath = options.replayPath;
+    options.engine.replayCatalogue = options.replayCatalogue;
+    options.engine.replaySpeed = options.replaySpeed;
+    options.engine.replayRequired = headless;
     Engine engine(options.engine);
     QObject::connect(&engine, &Engine::started, app.get(), [](const QUrl &url) {
         QTextStream out(stdout);
@@ -191,16 +197,11 @@ int main(int argc, char **argv)
     QObject::connect(&engine, &Engine::replayStatus, app.get(),
         [](const QString &message) { err() << "oddsdesk: " << message << Qt::endl; });
     // A replay asked for on the command line that cannot start stops a headless console, as
-    // a recording that cannot be read does; the window says why and carries on without it.
+    // a recording that cannot be read does.
     QObject::connect(&engine, &Engine::replayFailed, app.get(), [headless] {
         if (headless)
             QCoreApplication::exit(2);
     });
-    if (!options.replayPath.isEmpty()) {
-        QObject::connect(&engine, &Engine::started, app.get(), [&engine, &options] {
-            engine.startReplay(options.replayPath, options.replayCatalogue, options.replaySpeed);
-        });
-    }
     QObject::connect(&engine, &Engine::httpStarted, app.get(), [](const QUrl &url) {
         QTextStream out(stdout);
         out << "http on " << url.toString() << Qt::endl;

@@ -31,10 +31,6 @@ constexpr qint64 PassBudgetNs = 5 * 1000 * 1000;
 // overflow QTimer's interval, and an hour is far beyond any gap in a recording.
 constexpr double MaxWaitMs = 60 * 60 * 1000;
 
-// Skipped lines and refused changes are logged up to this many a run, then only counted:
-// a broken file must not flood the log.
-constexpr int MaxLoggedProblems = 10;
-
 QString readWhole(const QString &path, qint64 maxBytes, const QString &what, QByteArray *out)
 {
     QFile file(path);
@@ -249,8 +245,7 @@ void BetfairReplay::replayLine(const BetfairMessage &message)
     const Feed::OriginScope origin(m_feed, ChangeOrigin::Replay);
     const BetfairLineResult result = m_stream.apply(message);
     if (!result.ok()) {
-        if (++m_skipped <= MaxLoggedProblems)
-            qCWarning(lcReplay) << "line" << result.line << "skipped:" << result.error;
+        ++m_skipped;
         Q_EMIT lineSkipped(result.line, result.error);
         return;
     }
@@ -290,8 +285,7 @@ void BetfairReplay::replayLine(const BetfairMessage &message)
     // leave it half done.
     const quint64 run = m_run;
     for (const QString &reason : std::as_const(refusals)) {
-        if (++m_refused <= MaxLoggedProblems)
-            qCWarning(lcReplay) << "line" << result.line << "change refused:" << reason;
+        ++m_refused;
         Q_EMIT changeRefused(result.line, reason);
         if (run != m_run)
             return;
@@ -302,16 +296,10 @@ void BetfairReplay::finish()
 {
     m_running = false;
     m_feed->flush();
-    const QString lines = counted(m_lines.size(), u"line", u"lines");
-    if (m_skipped > 0 || m_refused > 0) {
-        qCWarning(lcReplay).noquote()
-            << QStringLiteral("replay finished: %1, %2 skipped, %3 refused")
-                   .arg(lines)
-                   .arg(m_skipped)
-                   .arg(counted(m_refused, u"change", u"changes"));
-    } else {
-        qCInfo(lcReplay).noquote() << "replay finished:" << lines;
-    }
+    qCInfo(lcReplay).noquote() << QStringLiteral("replay finished: %1, %2 skipped, %3 refused")
+                                      .arg(counted(m_lines.size(), u"line", u"lines"))
+                                      .arg(m_skipped)
+                                      .arg(counted(m_refused, u"change", u"changes"));
     Q_EMIT finished();
 }
 

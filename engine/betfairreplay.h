@@ -53,6 +53,10 @@ public:
     int lineCount() const { return int(m_lines.size()); }
     /// Lines replayed (or skipped) so far in this run.
     int linesReplayed() const { return m_next; }
+    /// Lines skipped and changes refused so far in this run (see lineSkipped() and
+    /// changeRefused()).
+    int linesSkipped() const { return m_skipped; }
+    int changesRefused() const { return m_refused; }
     /// The stream's state: the markets, their ladders and the id mapping.
     const BetfairStream &stream() const { return m_stream; }
 
@@ -61,10 +65,11 @@ Q_SIGNALS:
     void progress(int line, int total);
     /// Every line has been replayed.
     void finished();
-    /// A line could not be used (see BetfairStream) and the replay went on without it.
+    /// A line could not be used (see BetfairStream) and the replay went on without it. Not
+    /// logged here: the one who listens says it, once.
     void lineSkipped(int line, const QString &reason);
     /// The feed refused a change \a line asked for, e.g. because the market was taken out of
-    /// the book since the replay started.
+    /// the book since the replay started. Not logged here either.
     void changeRefused(int line, const QString &reason);
 
 private:

@@ -216,6 +216,17 @@ private:
 
 std::atomic<int> connectionCounter {0};
 
+// The data directory, or the nearest of its parents that exists, when that is a file (or
+// anything else that is not a folder): no folder can be made there, whatever the
+// permissions. Empty when nothing is in the way.
+QString fileInTheWay(const QString &directory)
+{
+    QFileInfo info(QDir(directory).absolutePath());
+    while (!info.exists() && !info.isRoot())
+        info = QFileInfo(info.absolutePath());
+    return info.exists() && !info.isDir() ? info.absoluteFilePath() : QString();
+}
+
 } // namespace
 
 struct BookStore::Statements
@@ -279,8 +290,9 @@ bool BookStore::isOpen() const
 
 bool BookStore::fail(const QString &error)
 {
+    // Not logged: every caller reports it, with what it stops (the console's start, a flush),
+    // and a line here said the same sentence a second time.
     m_error = error;
-    qCWarning(lcStore).noquote() << error;
     return false;
 }
 
@@ -326,6 +338,16 @@ bool BookStore::open(const QString &directory)
         return fail(QStringLiteral("Cannot open %1: Qt's SQLite driver is not installed; install "
                                    "it (libqt6sql6-sqlite on Debian) and start again.")
                         .arg(QDir::toNativeSeparators(m_path)));
+    }
+    if (const QString file = fileInTheWay(directory); !file.isEmpty()) {
+        if (file == QDir(directory).absolutePath()) {
+            return fail(QStringLiteral("The data directory %1 is a file, not a folder; choose "
+                                       "another --data directory.")
+                            .arg(QDir::toNativeSeparators(directory)));
+        }
+        return fail(QStringLiteral("Cannot create the data directory %1: %2 is a file, not a "
+                                   "folder; choose another --data directory.")
+                        .arg(QDir::toNativeSeparators(directory), QDir::toNativeSeparators(file)));
     }
     if (!QDir().mkpath(directory)) {
         return fail(QStringLiteral("Cannot create the data directory %1; check its parent's "
@@ -1013,16 +1035,17 @@ bool BookStore::commitBatch(
     return true;
 }
 
-void BookStore::markCleanShutdown()
+bool BookStore::markCleanShutdown()
 {
     if (!checkUsable("mark a clean shutdown"))
-        return;
+        return false;
     QSqlQuery query(m_db);
     if (!query.exec(QStringLiteral("UPDATE feed_state SET clean_shutdown = 1 WHERE id = 1"))) {
-        fail(QStringLiteral("Cannot record the clean shutdown in %1 (%2); the next start will "
-                            "report a crash, but no state is lost.")
-                 .arg(QDir::toNativeSeparators(m_path), sqlError(query.lastError())));
+        return fail(QStringLiteral("Cannot record the clean shutdown in %1 (%2); the next start "
+                                   "will report a crash, but no state is lost.")
+                        .arg(QDir::toNativeSeparators(m_path), sqlError(query.lastError())));
     }
+    return true;
 }
 
 std::optional<QVector<AuditEntry>> BookStore::queryAudit(

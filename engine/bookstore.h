@@ -67,7 +67,8 @@ public:
     void close();
     bool isOpen() const;
 
-    /// The last error as a sentence a person can act on; empty after a success.
+    /// The last error as a sentence a person can act on; empty after a success. The store
+    /// does not log it: the caller says it, once.
     QString errorString() const { return m_error; }
     /// The database file, once open() has been called.
     QString path() const { return m_path; }
@@ -93,8 +94,9 @@ public:
         const BookChanges &changes, quint64 headSequence, const QVector<AuditEntry> &audit);
 
     /// Records that this session stops cleanly, so the next load() can tell a crash from a
-    /// clean stop. A later write clears it again.
-    void markCleanShutdown();
+    /// clean stop. A later write clears it again. Returns false, with errorString(), when
+    /// it could not be recorded.
+    bool markCleanShutdown();
 
     /// The audit entries that match, oldest first.
     QVector<AuditEntry> audit(const AuditFilter &filter) const;

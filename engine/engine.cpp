@@ -15,6 +15,13 @@
 #include <QMetaObject>
 
 namespace OddsDesk {
+namespace {
+
+// Skipped lines and refused changes of a replay are told up to this many of each a run, then
+// only counted in its closing line: a broken file must not flood the log or the status bar.
+constexpr int MaxToldReplayProblems = 10;
+
+} // namespace
 
 void registerEngineTypes()
 {
@@ -197,15 +204,26 @@ void EngineCore::start(const BookData &book, const QString &importedFrom)
 
     m_replay = new BetfairReplay(m_feed, this);
     connect(m_replay, &BetfairReplay::finished, this, [this] {
-        Q_EMIT replayStatus(QStringLiteral("replay finished: %1")
-                                .arg(counted(m_replay->lineCount(), u"line", u"lines")),
-            false);
+        QString message = QStringLiteral("replay finished: %1")
+                              .arg(counted(m_replay->lineCount(), u"line", u"lines"));
+        if (m_replay->linesSkipped() > 0 || m_replay->changesRefused() > 0) {
+            message += QStringLiteral(", %1 skipped, %2 refused")
+                           .arg(m_replay->linesSkipped())
+                           .arg(counted(m_replay->changesRefused(), u"change", u"changes"));
+        }
+        Q_EMIT replayStatus(message, false);
     });
     connect(m_replay, &BetfairReplay::lineSkipped, this, [this](int line, const QString &why) {
-        Q_EMIT replayStatus(QStringLiteral("replay line %1 skipped: %2").arg(line).arg(why), true);
+        if (m_replay->linesSkipped() <= MaxToldReplayProblems) {
+            Q_EMIT replayStatus(
+                QStringLiteral("replay line %1 skipped: %2").arg(line).arg(why), true);
+        }
     });
     connect(m_replay, &BetfairReplay::changeRefused, this, [this](int line, const QString &why) {
-        Q_EMIT replayStatus(QStringLiteral("replay line %1 refused: %2").arg(line).arg(why), true);
+        if (m_replay->changesRefused() <= MaxToldReplayProblems) {
+            Q_EMIT replayStatus(
+                QStringLiteral("replay line %1 refused: %2").arg(line).arg(why), true);
+        }
     });
     // A new book has no replayed market; the replay would only be refused from here on.
     connect(m_feed, &Feed::bookReset, this, [this] {
@@ -241,6 +259,12 @@ void EngineCore::start(const BookData &book, const QString &importedFrom)
         m_feed->resetBook(book);
     else if (!openStore(book, importedFrom))
         return;
+    // A replay asked for at start that cannot be loaded is told before anything listens, so
+    // that a console that stops for it never announces a feed.
+    const bool replay = !m_config.replayPath.isEmpty()
+        && loadReplay(m_config.replayPath, m_config.replayCatalogue);
+    if (!m_config.replayPath.isEmpty() && !replay && m_config.replayRequired)
+        return;
     if (!m_server->listen()) {
         Q_EMIT failed(m_server->errorString());
         return;
@@ -265,6 +289,8 @@ void EngineCore::start(const BookData &book, const QString &importedFrom)
     Q_EMIT started(m_server->url());
     if (m_http)
         Q_EMIT httpStarted(m_http->url());
+    if (replay)
+        beginReplay(m_config.replaySpeed);
 }
 
 bool EngineCore::openStore(const BookData &book, const QString &importedFrom)
@@ -316,8 +342,8 @@ void EngineCore::stop()
     m_simulator->setEnabled(false);
     m_metricsTimer->stop();
     m_feed->flush();
-    if (m_store && m_store->isOpen())
-        m_store->markCleanShutdown();
+    if (m_store && m_store->isOpen() && !m_store->markCleanShutdown())
+        qCWarning(lcStore).noquote() << m_store->errorString();
     m_server->closeAll(
         QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("the server is shutting down"));
     // Give the close frames a moment to leave before the sockets are destroyed.
@@ -441,20 +467,32 @@ QString findCatalogue(const QString &streamPath)
 
 void EngineCore::startReplay(const QString &streamPath, const QString &cataloguePath, double speed)
 {
+    if (loadReplay(streamPath, cataloguePath))
+        beginReplay(speed);
+}
+
+bool EngineCore::loadReplay(const QString &streamPath, const QString &cataloguePath)
+{
     const QString catalogue = cataloguePath.isEmpty() ? findCatalogue(streamPath) : cataloguePath;
     const QString error = m_replay->load(streamPath, catalogue);
     if (!error.isEmpty()) {
         Q_EMIT replayStatus(error, false);
         Q_EMIT replayFailed(error);
-        return;
+        return false;
     }
+    m_replayName = QFileInfo(streamPath).fileName();
+    m_replayHasCatalogue = !catalogue.isEmpty();
+    return true;
+}
+
+void EngineCore::beginReplay(double speed)
+{
     m_replay->start(speed);
     Q_EMIT replayStatus(
         QStringLiteral("replaying %1 (%2) at %3x%4")
-            .arg(
-                QFileInfo(streamPath).fileName(), counted(m_replay->lineCount(), u"line", u"lines"))
+            .arg(m_replayName, counted(m_replay->lineCount(), u"line", u"lines"))
             .arg(speed)
-            .arg(catalogue.isEmpty() ? QStringLiteral(", no catalogue") : QString()),
+            .arg(m_replayHasCatalogue ? QString() : QStringLiteral(", no catalogue")),
         true);
 }
 

@@ -40,6 +40,14 @@ struct EngineConfig
     QString dataDirectory;
     bool preferStoredBook = true;
     QString deskUser; // who the audit log names
+    // A Betfair Exchange Stream recording to replay from the start, as startReplay() would.
+    // It is loaded before the feed listens and started once it does. When it cannot be
+    // loaded, replayFailed() says so first; with replayRequired the engine then stops there,
+    // before it listens (neither started() nor failed() follows), else it carries on without.
+    QString replayPath;
+    QString replayCatalogue;
+    double replaySpeed = 1.0;
+    bool replayRequired = false;
 };
 
 /// The one door to the feed engine. Lives on the caller's (GUI) thread and runs the book,
@@ -55,8 +63,8 @@ public:
     ~Engine() override;
 
     /// Starts the engine thread with \a book and starts listening. Emits started() or
-    /// failed() once. A book imported from the file \a importedFrom replaces the stored
-    /// one, and the audit log records it.
+    /// failed() once, unless a required replay (see EngineConfig) cannot be loaded. A book imported
+    /// from the file \a importedFrom replaces the stored one, and the audit log records it.
     void start(const BookData &book, const QString &importedFrom = QString());
     /// Closes sessions with 1001 and stops the thread; blocks until done. Idempotent. Every
     /// request after it is dropped.
@@ -121,7 +129,8 @@ Q_SIGNALS:
     void auditExported(const QString &path, int entries, const QString &error);
     void simulatorChanged(bool enabled, int rate);
     void sessionsUpdated(const QVector<OddsDesk::SessionSummary> &sessions);
-    /// What the replay is doing, in a sentence (started, a skipped line, finished, refused).
+    /// What the replay is doing, in a sentence: started; a skipped line or a refused change,
+    /// up to ten of each a run; finished, with how many were skipped and refused.
     void replayStatus(const QString &message, bool running);
     /// startReplay() could not load the recording or its catalogue; replayStatus() has said
     /// why, with the same \a error, and nothing is replayed.

@@ -70,6 +70,8 @@ Q_SIGNALS:
 private:
     void emitBookReset();
     bool openStore(const BookData &book, const QString &importedFrom);
+    bool loadReplay(const QString &streamPath, const QString &cataloguePath);
+    void beginReplay(double speed);
     void emitPendingChanges();
     void emitMetrics();
 
@@ -81,6 +83,8 @@ private:
     QTimer *m_metricsTimer = nullptr;
     MetricsEndpoint *m_http = nullptr;
     BetfairReplay *m_replay = nullptr;
+    QString m_replayName; // the loaded recording's file name, for the status
+    bool m_replayHasCatalogue = false;
     std::unique_ptr<BookStore> m_store;
     QTimer *m_sessionsTimer = nullptr;
     BookChanges m_uiPending;

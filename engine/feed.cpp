@@ -147,8 +147,10 @@ void Feed::resetBook(const BookData &data, const QString &importedFrom)
     // Sequences keep increasing across a reset, so no client mistakes the new feed for
     // the old one even if it ignores the epoch.
     m_flushed = m_head;
-    if (m_store && !m_store->saveBook(data, m_epoch, m_head, audit))
+    if (m_store && !m_store->saveBook(data, m_epoch, m_head, audit)) {
+        qCCritical(lcFeed).noquote() << "could not store the new book:" << m_store->errorString();
         Q_EMIT storageFailed(m_store->errorString());
+    }
     qCInfo(lcFeed) << "book reset:" << data.events.size() << "events," << data.markets.size()
                    << "markets, epoch" << m_epoch;
     Q_EMIT bookReset();
@@ -446,6 +448,8 @@ bool Feed::persist(const FeedBatch &batch, const BookChanges &all)
         qCWarning(lcFeed) << "stored the whole book again at sequence" << m_head;
         return true;
     }
+    qCCritical(lcFeed).noquote() << "could not store the whole book again either:"
+                                 << m_store->errorString();
     Q_EMIT storageFailed(error);
     return false;
 }

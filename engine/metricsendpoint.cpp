@@ -70,10 +70,21 @@ private:
     QByteArray m_out;
 };
 
-QHttpServerResponse refuseBody()
+// A GET carries no body. A few bytes are a client's slip (a stray line end, an empty form),
+// told as a bad request; past a kilobyte, far more than any such slip, the body is a payload
+// this endpoint never takes, and "too large" is what it is.
+constexpr qsizetype MaxMistakenBodyBytes = 1024;
+
+QHttpServerResponse refuseBody(const QHttpServerRequest &request)
 {
-    return QHttpServerResponse(QByteArray("requests to this endpoint carry no body\n"),
-        QHttpServerResponse::StatusCode::PayloadTooLarge);
+    if (request.body().size() > MaxMistakenBodyBytes) {
+        return QHttpServerResponse(QByteArray("text/plain"),
+            QByteArray("requests to this endpoint carry no body, and this one is too large\n"),
+            QHttpServerResponse::StatusCode::PayloadTooLarge);
+    }
+    return QHttpServerResponse(QByteArray("text/plain"),
+        QByteArray("a GET to this endpoint carries no body: send the request without one\n"),
+        QHttpServerResponse::StatusCode::BadRequest);
 }
 
 QHttpServerResponse webResponse(const QByteArray &contentType, const QByteArray &body)
@@ -178,13 +189,13 @@ MetricsEndpoint::MetricsEndpoint(QObject *parent)
     m_server->route(
         QStringLiteral("/metrics"), Method::Get, [this](const QHttpServerRequest &request) {
             if (!request.body().isEmpty())
-                return refuseBody();
+                return refuseBody(request);
             QHttpServerResponse response(PrometheusContentType, m_totals.render());
             return response;
         });
     m_server->route(QStringLiteral("/healthz"), Method::Get, [](const QHttpServerRequest &request) {
         if (!request.body().isEmpty())
-            return refuseBody();
+            return refuseBody(request);
         return QHttpServerResponse(QByteArray("text/plain"), QByteArray("ok\n"));
     });
 
@@ -193,14 +204,14 @@ MetricsEndpoint::MetricsEndpoint(QObject *parent)
         m_server->route(QString::fromLatin1(file.path), Method::Get,
             [&file](const QHttpServerRequest &request) {
                 if (!request.body().isEmpty())
-                    return refuseBody();
+                    return refuseBody(request);
                 return webFile(file);
             });
     }
     m_server->route(
         QStringLiteral("/feed.json"), Method::Get, [this](const QHttpServerRequest &request) {
             if (!request.body().isEmpty())
-                return refuseBody();
+                return refuseBody(request);
             QJsonObject feed;
             feed.insert(QStringLiteral("url"), m_feedUrl.toString());
             feed.insert(QStringLiteral("version"), QCoreApplication::applicationVersion());

@@ -494,6 +494,8 @@ private Q_SLOTS:
     void auditFilter();
     void exportAuditCsv();
     void exportToUnwritablePathFails();
+    void directoryThatIsAFileRefused_data();
+    void directoryThatIsAFileRefused();
     void lockedDirectoryRefused_data();
     void lockedDirectoryRefused();
     void staleLockOfKilledConsoleIsTakenOver();
@@ -869,6 +871,41 @@ void tst_BookStore::exportToUnwritablePathFails()
     QVERIFY(!store.exportAuditCsv(AuditFilter {}, csvPath, &error));
     QVERIFY2(error.contains(QDir::toNativeSeparators(csvPath)), qPrintable(error));
     QVERIFY2(error.contains(QLatin1String("choose")), qPrintable(error));
+}
+
+void tst_BookStore::directoryThatIsAFileRefused_data()
+{
+    QTest::addColumn<QString>("directory"); // under the temporary folder, which holds "plain"
+    QTest::addColumn<QString>("message"); // with <dir> and <file> for the two paths
+
+    QTest::newRow("the directory itself")
+        << "plain"
+        << "The data directory <dir> is a file, not a folder; choose another --data "
+           "directory.";
+    QTest::newRow("one of the folders it would be made in")
+        << "plain/sub/data"
+        << "Cannot create the data directory <dir>: <file> is a file, not a folder; choose "
+           "another --data directory.";
+}
+
+// A file where the data directory should be is named as such, not blamed on permissions
+// that have nothing to do with it.
+void tst_BookStore::directoryThatIsAFileRefused()
+{
+    QFETCH(QString, directory);
+    QFETCH(QString, message);
+
+    QTemporaryDir temp;
+    const QString file = temp.filePath(QStringLiteral("plain"));
+    QVERIFY(writeAll(file, "x"));
+    const QString path = temp.filePath(directory);
+    BookStore store;
+    QVERIFY(!store.open(path));
+    QCOMPARE(store.errorString(),
+        message.replace(QStringLiteral("<dir>"), QDir::toNativeSeparators(path))
+            .replace(QStringLiteral("<file>"), QDir::toNativeSeparators(file)));
+    QVERIFY(!store.isOpen());
+    QCOMPARE(readAll(file), QByteArray("x"));
 }
 
 void tst_BookStore::lockedDirectoryRefused_data()

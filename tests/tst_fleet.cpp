@@ -30,20 +30,19 @@ constexpr double DirectLatencyBoundMs = 1000.0;
 constexpr double ImpairedLatencyFloorMs = 20.0;
 constexpr double ImpairedLatencyBoundMs = 3000.0;
 
-// A headless console with the simulator on a free port, stopped when the test is done.
-class SimulatingConsole
+// A headless console on a free port, stopped when the test is done.
+class HeadlessConsole
 {
 public:
-    explicit SimulatingConsole(const QStringList &arguments = {})
+    explicit HeadlessConsole(const QStringList &arguments)
     {
         m_process.start(Console,
-            QStringList {QStringLiteral("--headless"), QStringLiteral("--port"),
-                QStringLiteral("0"), QStringLiteral("--simulate"),
-                QStringLiteral("--simulate-rate"), QStringLiteral("200")}
+            QStringList {
+                QStringLiteral("--headless"), QStringLiteral("--port"), QStringLiteral("0")}
                 + arguments);
     }
 
-    ~SimulatingConsole()
+    ~HeadlessConsole()
     {
         if (m_process.state() == QProcess::NotRunning)
             return;
@@ -78,6 +77,17 @@ public:
 private:
     QProcess m_process;
     QByteArray m_stdout;
+};
+
+// One with the price simulator.
+class SimulatingConsole : public HeadlessConsole
+{
+public:
+    explicit SimulatingConsole(const QStringList &arguments = {})
+        : HeadlessConsole(QStringList {QStringLiteral("--simulate"),
+                              QStringLiteral("--simulate-rate"), QStringLiteral("200")}
+            + arguments)
+    { }
 };
 
 struct FleetRun
@@ -167,6 +177,9 @@ private Q_SLOTS:
     void clientNeverWelcomedFails();
     void clientBadUrl_data();
     void clientBadUrl();
+    void clientBadCommandLine_data();
+    void clientBadCommandLine();
+    void clientCountsInWords();
     void demoFleetsDieWithTheConsole();
 };
 
@@ -511,6 +524,97 @@ void tst_Fleet::clientBadUrl()
     QVERIFY2(errors.contains(sentence), qPrintable(errors));
     const QString fleetErrors = QString::fromUtf8(fleet.readAllStandardError());
     QVERIFY2(fleetErrors.contains(sentence), qPrintable(fleetErrors));
+}
+
+void tst_Fleet::clientBadCommandLine_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+
+    const QString url = QStringLiteral("ws://127.0.0.1:1");
+    QTest::newRow("unknown flag") << QStringList {url, "--bogus"}
+                                  << "--bogus is not an option of oddsdesk-client; see --help";
+    QTest::newRow("unknown flag with a value") << QStringList {
+        url, "--bogus=1"} << "--bogus is not an option of oddsdesk-client; see --help";
+    QTest::newRow("flag without its value")
+        << QStringList {url, "--duration"} << "Missing value after '--duration'. See --help.";
+    QTest::newRow("duration not a number")
+        << QStringList {url, "--duration", "soon"} << "--duration takes a whole number";
+    // Leaving the option out is what runs without a limit; 0 ran until killed.
+    QTest::newRow("duration zero")
+        << QStringList {url, "--duration", "0"} << "--duration takes a whole number from 1";
+    QTest::newRow("deltas zero") << QStringList {url, "--deltas", "0"}
+                                 << "--deltas takes a whole number from 1 up, not \"0\"";
+    QTest::newRow("deltas negative") << QStringList {url, "--deltas", "-3"}
+                                     << "--deltas takes a whole number from 1 up, not \"-3\"";
+    QTest::newRow("unknown format")
+        << QStringList {url, "--format", "xml"} << "--format takes binary or json";
+    QTest::newRow("no URL") << QStringList {"--duration", "1"} << "exactly one feed URL";
+}
+
+// A mistake in the client's command line is status 2, as for the console and the fleet;
+// status 1 says that no feed welcomed it.
+void tst_Fleet::clientBadCommandLine()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+
+    QProcess client;
+    client.start(ClientProgram, arguments);
+    QVERIFY(client.waitForFinished(20000));
+    const QString errors = QString::fromUtf8(client.readAllStandardError());
+    QVERIFY2(client.exitCode() == 2, qPrintable(errors));
+    QVERIFY2(errors.contains(message), qPrintable(errors));
+    QVERIFY(client.readAllStandardOutput().isEmpty());
+}
+
+// A book of one event and one market, and a delta of one change, are said in the singular.
+// The replay lets the client in first: its market comes four seconds after a heartbeat, and
+// its one price move four seconds after that.
+void tst_Fleet::clientCountsInWords()
+{
+    QTemporaryDir dir;
+    const QString season = dir.filePath(QStringLiteral("season.csv"));
+    QFile seasonFile(season);
+    QVERIFY(seasonFile.open(QIODevice::WriteOnly));
+    seasonFile.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A\n"
+                     "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5\n");
+    seasonFile.close();
+    const QString recording = dir.filePath(QStringLiteral("race.jsonl"));
+    QFile recordingFile(recording);
+    QVERIFY(recordingFile.open(QIODevice::WriteOnly));
+    recordingFile.write(
+        R"({"op":"mcm","clk":"A","pt":1650392673000,"ct":"HEARTBEAT"})"
+        "\n"
+        R"({"op":"mcm","clk":"B","pt":1650392677000,"mc":[{"id":"1.197931750",)"
+        R"("marketDefinition":{"eventId":"31389771","marketType":"WIN","status":"OPEN",)"
+        R"("runners":[{"status":"ACTIVE","sortPriority":1,"id":101},)"
+        R"({"status":"ACTIVE","sortPriority":2,"id":102}],"version":1},)"
+        R"("rc":[{"atb":[[2.5,10]],"id":101},{"atb":[[1.8,10]],"id":102}]}]})"
+        "\n"
+        R"({"op":"mcm","clk":"C","pt":1650392681000,"mc":[{"id":"1.197931750",)"
+        R"("rc":[{"atb":[[2.5,0],[2.6,10]],"id":101}]}]})"
+        "\n");
+    recordingFile.close();
+
+    HeadlessConsole console({QStringLiteral("--data"), dir.filePath(QStringLiteral("data")),
+        QStringLiteral("--http-port"), QStringLiteral("-1"), QStringLiteral("--import"), season,
+        QStringLiteral("--replay"), recording});
+    const QString url = console.waitForUrl();
+    QVERIFY2(!url.isEmpty(), qPrintable(console.errors()));
+
+    QProcess client;
+    client.start(ClientProgram, {url, QStringLiteral("--deltas"), QStringLiteral("2")});
+    QVERIFY(client.waitForFinished(30000));
+    const QString out = QString::fromUtf8(client.readAllStandardOutput());
+    QVERIFY2(client.exitCode() == 0, qPrintable(out + client.readAllStandardError()));
+    static const QRegularExpression snapshot(
+        QStringLiteral("^snapshot at \\d+: 1 event, 1 market$"),
+        QRegularExpression::MultilineOption);
+    QVERIFY2(snapshot.match(out).hasMatch(), qPrintable(out));
+    static const QRegularExpression delta(
+        QStringLiteral("^delta to \\d+: 1 change$"), QRegularExpression::MultilineOption);
+    QVERIFY2(delta.match(out).hasMatch(), qPrintable(out));
 }
 
 // The demo's fleets run for hours; a console killed without a chance to stop them must not

@@ -1,6 +1,7 @@
 // The console binary run headless, as an operator would, with real clients: our own and
 // one that shares no code with us (Python's websockets with the .proto compiled for Python).
 
+#include "bookstore.h"
 #include "feedclient.h"
 #include "footballdataimporter.h"
 
@@ -14,11 +15,15 @@
 #include <QTemporaryDir>
 #include <QRegularExpression>
 #include <QSignalSpy>
+#include <QTcpSocket>
 #include <QWebSocket>
 #include <QWebSocketHandshakeOptions>
 #include <QtTest>
 
 #include <memory>
+
+#include <pwd.h>
+#include <unistd.h>
 
 using namespace OddsDesk;
 
@@ -35,9 +40,11 @@ const QString PythonProtoDir = QStringLiteral(ODDSDESK_PYTHON_PROTO_DIR);
 class HeadlessConsole
 {
 public:
-    explicit HeadlessConsole(const QStringList &arguments, const QString &dataDirectory = {})
+    explicit HeadlessConsole(const QStringList &arguments, const QString &dataDirectory = {},
+        const QProcessEnvironment &environment = QProcessEnvironment::systemEnvironment())
     {
         m_process.setProgram(Console);
+        m_process.setProcessEnvironment(environment);
         // Each console keeps its book in a folder of its own, gone after the test.
         m_process.setArguments(QStringList {QStringLiteral("--headless"), QStringLiteral("--port"),
                                    QStringLiteral("0"), QStringLiteral("--data"),
@@ -129,6 +136,8 @@ private Q_SLOTS:
     void initTestCase();
     void servesTheImportedSeason();
     void importListsSkippedRowsApartFromKeptOnes();
+    void auditNamesTheLogin_data();
+    void auditNamesTheLogin();
     void importWithoutEventsKeepsTheStoredBook_data();
     void importWithoutEventsKeepsTheStoredBook();
     void foreignClientUnderstandsTheFeed_data();
@@ -136,11 +145,15 @@ private Q_SLOTS:
     void simulatedDeltasAreConsecutive();
     void terminationClosesWithGoingAway();
     void metricsEndpointForOperators();
+    void bodyOnAGetIsRefused_data();
+    void bodyOnAGetIsRefused();
     void refusalsAreCountedAndLoggedSparingly();
     void replaysTheExchangeRecording();
     void replayOfOneLineCountsOneLine();
     void replayThatCannotLoadStopsTheConsole_data();
     void replayThatCannotLoadStopsTheConsole();
+    void problemsAreToldOnce_data();
+    void problemsAreToldOnce();
     void killedConsoleRestartsWithWhatClientsHad();
     void tokensFromTheConsoleOpenTheFeed();
     void badCommandLine_data();
@@ -149,6 +162,8 @@ private Q_SLOTS:
     void noDisplayNeededWithoutAWindow();
     void everyFlagIsInTheReadme();
     void helpNamesEveryBookmaker();
+    void bookmakerIsCheckedBeforeTheFile_data();
+    void bookmakerIsCheckedBeforeTheFile();
     void sessionManagerArgumentIsLeftToQt();
 
 private:
@@ -225,6 +240,64 @@ void tst_Headless::importListsSkippedRowsApartFromKeptOnes()
                                             "skipped, 1 warning, listed above)")
                                  .arg(path)),
         qPrintable(errors));
+}
+
+void tst_Headless::auditNamesTheLogin_data()
+{
+    QTest::addColumn<QString>("user"); // empty: not set
+    QTest::addColumn<QString>("logname");
+    QTest::addColumn<QString>("expected");
+
+    const passwd *entry = getpwuid(geteuid());
+    QVERIFY(entry);
+    QTest::newRow("USER") << "alice"
+                          << "bob"
+                          << "alice";
+    QTest::newRow("LOGNAME, without USER") << ""
+                                           << "bob"
+                                           << "bob";
+    QTest::newRow("neither: the password database") << ""
+                                                    << "" << QString::fromLocal8Bit(entry->pw_name);
+}
+
+// The audit log names the desk's login, also where the environment does not say it (a
+// container, a service): it said "desk" for a console run as root without USER.
+void tst_Headless::auditNamesTheLogin()
+{
+    QFETCH(QString, user);
+    QFETCH(QString, logname);
+    QFETCH(QString, expected);
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("season.csv"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
+               "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5,2.03,1.79\n");
+    file.close();
+
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.remove(QStringLiteral("USER"));
+    environment.remove(QStringLiteral("LOGNAME"));
+    if (!user.isEmpty())
+        environment.insert(QStringLiteral("USER"), user);
+    if (!logname.isEmpty())
+        environment.insert(QStringLiteral("LOGNAME"), logname);
+    const QString data = dir.filePath(QStringLiteral("data"));
+    {
+        HeadlessConsole console(
+            {QStringLiteral("--http-port"), QStringLiteral("-1"), QStringLiteral("--import"), path},
+            data, environment);
+        QVERIFY2(console.waitForUrl().isValid(), qPrintable(console.errors()));
+    }
+
+    // The import is the audited change a console makes at start.
+    BookStore store;
+    QVERIFY2(store.open(data), qPrintable(store.errorString()));
+    const QVector<AuditEntry> entries = store.audit(AuditFilter {});
+    QCOMPARE(entries.size(), 1);
+    QCOMPARE(entries.first().source, QStringLiteral("import"));
+    QCOMPARE(entries.first().user, expected);
 }
 
 void tst_Headless::importWithoutEventsKeepsTheStoredBook_data()
@@ -439,6 +512,48 @@ void tst_Headless::metricsEndpointForOperators()
         c->stop();
 }
 
+void tst_Headless::bodyOnAGetIsRefused_data()
+{
+    QTest::addColumn<int>("bodyBytes");
+    QTest::addColumn<QByteArray>("statusLine");
+    QTest::addColumn<QByteArray>("reason");
+
+    QTest::newRow("a few bytes") << 3 << QByteArray("HTTP/1.1 400 ")
+                                 << QByteArray("a GET to this endpoint carries no body");
+    QTest::newRow("far more than a slip") << 64 * 1024 << QByteArray("HTTP/1.1 413 ")
+                                          << QByteArray("carry no body, and this one is too large");
+}
+
+// A GET that carries a body is refused; only a body far past any slip is called too large.
+// Sent as bytes on a socket, as curl --data would: Qt's network access sends no body with a
+// GET.
+void tst_Headless::bodyOnAGetIsRefused()
+{
+    QFETCH(int, bodyBytes);
+    QFETCH(QByteArray, statusLine);
+    QFETCH(QByteArray, reason);
+
+    HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("0")});
+    const QUrl http = console.waitForHttpUrl();
+    QVERIFY2(http.isValid(), qPrintable(console.errors()));
+
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress(http.host()), quint16(http.port()));
+    QVERIFY(socket.waitForConnected(5000));
+    socket.write("GET /healthz HTTP/1.1\r\nHost: " + http.authority().toLatin1()
+        + "\r\nContent-Length: " + QByteArray::number(bodyBytes) + "\r\nConnection: close\r\n\r\n"
+        + QByteArray(bodyBytes, 'x'));
+    QByteArray answer;
+    QElapsedTimer timer;
+    timer.start();
+    while (!answer.contains(reason) && timer.elapsed() < 10000) {
+        socket.waitForReadyRead(100);
+        answer += socket.readAll();
+    }
+    QVERIFY2(answer.startsWith(statusLine), answer.constData());
+    QVERIFY2(answer.contains(reason), answer.constData());
+}
+
 void tst_Headless::refusalsAreCountedAndLoggedSparingly()
 {
     HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("0"),
@@ -583,8 +698,9 @@ void tst_Headless::replayThatCannotLoadStopsTheConsole_data()
            "valid JSON";
 }
 
-// What is wrong inside a recording or its catalogue is found only once the feed listens;
-// a headless console then stops as it does for a recording it cannot read.
+// What is wrong inside a recording or its catalogue is found when the replay loads it; a
+// headless console then stops as it does for a recording it cannot read, before it listens:
+// a script waiting for its "listening on" line must not take it for started.
 void tst_Headless::replayThatCannotLoadStopsTheConsole()
 {
     QFETCH(QByteArray, recording);
@@ -614,6 +730,62 @@ void tst_Headless::replayThatCannotLoadStopsTheConsole()
     QCOMPARE(console.process().exitCode(), 2);
     const QString errors = console.errors();
     QVERIFY2(errors.contains(message), qPrintable(errors));
+    const QByteArray out = console.process().readAllStandardOutput();
+    QVERIFY2(!out.contains("listening on"), out.constData());
+}
+
+void tst_Headless::problemsAreToldOnce_data()
+{
+    QTest::addColumn<QString>("problem"); // "store" or "replay"
+    QTest::addColumn<QString>("sentence");
+
+    QTest::newRow("a damaged database")
+        << "store"
+        << "oddsdesk.sqlite is not an OddsDesk database or is damaged";
+    QTest::newRow("a replayed line that cannot be used") << "replay"
+                                                         << "line 2 skipped";
+}
+
+// What stops the console, or what a replay leaves out, is said on standard error once: the
+// store and the replay leave it to the console, which says it in its own voice. Both used to
+// log it as well ("oddsdesk.engine.store: ...", "oddsdesk.engine.replay: ...").
+void tst_Headless::problemsAreToldOnce()
+{
+    QFETCH(QString, problem);
+    QFETCH(QString, sentence);
+
+    QTemporaryDir data;
+    QTemporaryDir dir;
+    QStringList arguments {QStringLiteral("--http-port"), QStringLiteral("-1")};
+    if (problem == QLatin1String("store")) {
+        QFile database(data.filePath(QStringLiteral("oddsdesk.sqlite")));
+        QVERIFY(database.open(QIODevice::WriteOnly));
+        database.write(QByteArray("id,price\r\n1,2.50\r\n").repeated(50));
+    } else {
+        QFile recording(Recording);
+        QVERIFY(recording.open(QIODevice::ReadOnly));
+        const QString path = dir.filePath(QStringLiteral("stream.jsonl"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(recording.readLine() + "garbage\n");
+        file.close();
+        arguments << QStringLiteral("--replay") << path << QStringLiteral("--speed")
+                  << QStringLiteral("0");
+    }
+
+    HeadlessConsole console(arguments, data.path());
+    QString errors;
+    if (problem == QLatin1String("store")) {
+        QVERIFY(console.process().waitForFinished(20000));
+        errors = console.errors();
+        QVERIFY2(console.process().exitCode() == 1, qPrintable(errors));
+    } else {
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            (errors += console.errors())
+                .contains(QStringLiteral("replay finished: 2 lines, 1 skipped, 0 changes refused")),
+            qPrintable(errors), 20000);
+    }
+    QVERIFY2(errors.count(sentence) == 1, qPrintable(errors));
 }
 
 void tst_Headless::killedConsoleRestartsWithWhatClientsHad()
@@ -729,6 +901,8 @@ void tst_Headless::badCommandLine_data()
     QTest::newRow("http port not a number") << QStringList {"--http-port", "x"} << "--http-port";
     QTest::newRow("replay speed not a number")
         << QStringList {"--speed", "fast"} << "--speed takes";
+    QTest::newRow("replay speed not a number, as Qt reads one") << QStringList {"--replay",
+        Recording, "--speed", "nan"} << "--speed takes a number from 0 to 100000, not \"nan\"";
     QTest::newRow("missing recording")
         << QStringList {"--replay", "/nonexistent/stream.jsonl"}
         << "cannot read the recording /nonexistent/stream.jsonl: No such file or directory";
@@ -741,6 +915,9 @@ void tst_Headless::badCommandLine_data()
         << QStringList {"--auth-key-file", "/nonexistent/feed.key"} << "/nonexistent/feed.key";
     QTest::newRow("token without a key")
         << QStringList {"--issue-token", "bob"} << "--auth-key-file";
+    QTest::newRow("data folder is a file")
+        << QStringList {"--data", m_keyPath}
+        << QStringLiteral("The data directory %1 is a file, not a folder").arg(m_keyPath);
     QTest::newRow("missing import file")
         << QStringList {"--import", "/nonexistent/season.csv"} << "/nonexistent/season.csv";
     QTest::newRow("unknown event loop")
@@ -820,6 +997,56 @@ void tst_Headless::helpNamesEveryBookmaker()
         const QRegularExpression word(QStringLiteral("\\b%1\\b").arg(name));
         QVERIFY2(text.contains(word), qPrintable(name + " is not in: " + text));
     }
+}
+
+void tst_Headless::bookmakerIsCheckedBeforeTheFile_data()
+{
+    QTest::addColumn<QString>("bookmaker");
+    QTest::addColumn<int>("exitCode"); // 0: the console starts
+    QTest::addColumn<QString>("message");
+
+    QTest::newRow("a name the importer does not know")
+        << "XYZ" << 2
+        << "--bookmaker takes B365 (default), BW, IW, PS, WH, VC, PSC, BbAv, BbMx, Avg or Max, "
+           "not \"XYZ\"";
+    QTest::newRow("a known name in another case") << "b365" << 0 << "imported 1 event";
+    // The name is right; the file is what lacks it.
+    QTest::newRow("a known name the file has no columns for")
+        << "PS" << 1 << "has no PS prices: its header lacks PSH, PSD and PSA";
+}
+
+// Which bookmakers there are is known without the file: a name that is none of them is a
+// mistake in the command line (status 2), told before anything is read; a file without
+// that bookmaker's columns is a file that cannot be imported (status 1).
+void tst_Headless::bookmakerIsCheckedBeforeTheFile()
+{
+    QFETCH(QString, bookmaker);
+    QFETCH(int, exitCode);
+    QFETCH(QString, message);
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("season.csv"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
+               "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5,2.03,1.79\n");
+    file.close();
+
+    HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("-1"),
+        QStringLiteral("--import"), path, QStringLiteral("--bookmaker"), bookmaker});
+    if (exitCode == 0) {
+        const bool listening = console.waitForUrl().isValid();
+        QString errors = console.errors();
+        QVERIFY2(listening, qPrintable(errors));
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            (errors += console.errors()).contains(message), qPrintable(errors), 10000);
+        return;
+    }
+    QVERIFY(console.process().waitForFinished(20000));
+    const QString errors = console.errors();
+    QVERIFY2(console.process().exitCode() == exitCode, qPrintable(errors));
+    QVERIFY2(errors.contains(message), qPrintable(errors));
+    QVERIFY(!console.process().readAllStandardOutput().contains("listening on"));
 }
 
 void tst_Headless::sessionManagerArgumentIsLeftToQt()

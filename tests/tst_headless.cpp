@@ -126,6 +126,18 @@ bool receiveSnapshot(HeadlessConsole &console, Book *book, QString *why)
     return received;
 }
 
+// A season file of one match, Man United v Leicester, in \a dir; its path, or empty.
+QString writeOneMatchSeason(const QTemporaryDir &dir)
+{
+    const QString path = dir.filePath(QStringLiteral("season.csv"));
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return QString();
+    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
+               "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5,2.03,1.79\n");
+    return path;
+}
+
 } // namespace
 
 class tst_Headless : public QObject
@@ -269,12 +281,8 @@ void tst_Headless::auditNamesTheLogin()
     QFETCH(QString, expected);
 
     QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("season.csv"));
-    QFile file(path);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
-               "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5,2.03,1.79\n");
-    file.close();
+    const QString path = writeOneMatchSeason(dir);
+    QVERIFY(!path.isEmpty());
 
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.remove(QStringLiteral("USER"));
@@ -1025,12 +1033,8 @@ void tst_Headless::bookmakerIsCheckedBeforeTheFile()
     QFETCH(QString, message);
 
     QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("season.csv"));
-    QFile file(path);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write("Div,Date,HomeTeam,AwayTeam,B365H,B365D,B365A,BbAv>2.5,BbAv<2.5\n"
-               "E0,10/08/2018,Man United,Leicester,1.57,3.9,7.5,2.03,1.79\n");
-    file.close();
+    const QString path = writeOneMatchSeason(dir);
+    QVERIFY(!path.isEmpty());
 
     HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("-1"),
         QStringLiteral("--import"), path, QStringLiteral("--bookmaker"), bookmaker});

@@ -157,8 +157,10 @@ void FeedClient::stop()
     m_reconnectTimer.stop();
     m_livenessTimer.stop();
     m_telemetryTimer.stop();
-    if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState)
+    if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
         m_socket->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("client stopped"));
+    else if (m_socket)
+        m_socket->abort(); // no close frame before the upgrade is answered
     setState(State::Closed);
 }
 

@@ -12,6 +12,7 @@
 #include <QProcess>
 #include <QTcpSocket>
 #include <QSignalSpy>
+#include <QTcpServer>
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QWebSocket>
@@ -254,6 +255,7 @@ private Q_SLOTS:
     void closeWithoutACloseFrameIsAbnormal();
     void staleReportSitsWhereTheSilenceBegan();
     void clientRefusesAnotherSourceAddress();
+    void clientStoppedBeforeTheUpgradeIsAnsweredLeavesQuietly();
     void authenticationRefusesBadTokens_data();
     void authenticationRefusesBadTokens();
     void servesWssWithItsCertificate();
@@ -1035,6 +1037,32 @@ void tst_FeedServer::clientRefusesAnotherSourceAddress()
     QTest::qWait(300); // six backoff steps
     QCOMPARE(c.state(), FeedClient::State::Closed);
     QVERIFY(m_server->sessionSummaries().isEmpty());
+}
+
+void tst_FeedServer::clientStoppedBeforeTheUpgradeIsAnsweredLeavesQuietly()
+{
+    // A server that takes the connection and never answers the upgrade, as a busy one does
+    // while its accept queue holds the client: stopping the client sent a close frame before
+    // any upgrade, which the protocol does not allow; on a socket still connecting Qt warned
+    // of a write outside the connected state, once for every such client a fleet stopped.
+    QTcpServer busy;
+    QVERIFY(busy.listen(QHostAddress::LocalHost));
+    FeedClientConfig config;
+    config.url = QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(busy.serverPort()));
+    FeedClient c(config);
+    c.start();
+    QTRY_VERIFY(busy.hasPendingConnections());
+    QTcpSocket *accepted = busy.nextPendingConnection();
+    QTRY_VERIFY(accepted->bytesAvailable() > 0); // the upgrade request, left unanswered
+    QCOMPARE(c.state(), FeedClient::State::Connecting);
+
+    QTest::failOnWarning(QRegularExpression(QStringLiteral(".")));
+    c.stop();
+    QCOMPARE(c.state(), FeedClient::State::Closed);
+    QTRY_COMPARE(accepted->state(), QAbstractSocket::UnconnectedState);
+    // The upgrade request and nothing after it: no close frame before an upgrade.
+    const QByteArray bytes = accepted->readAll();
+    QVERIFY2(bytes.startsWith("GET ") && bytes.endsWith("\r\n\r\n"), bytes.right(40).toHex());
 }
 
 void tst_FeedServer::authenticationRefusesBadTokens_data()

@@ -69,10 +69,11 @@ upstream.on('message', (data) => {
     }
   } else if (message.delta) {
     head = Number(message.delta.toSequence);
+    const from = Number(message.delta.fromSequence);
     // A snapshot fetched on the side may already hold it.
     if (head > snapshotSequence)
-      sinceSnapshot.push({ from: Number(message.delta.fromSequence), data });
-    pending.push({ from: Number(message.delta.fromSequence), to: head, delta: message.delta, data });
+      sinceSnapshot.push({ from, data });
+    pending.push({ from, to: head, delta: message.delta, data });
     ack(head);
     if (!passing)
       startPass();

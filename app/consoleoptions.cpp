@@ -252,9 +252,9 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
                        "pacing off (default 300)."),
         QStringLiteral("MS"));
     const QCommandLineOption publishInterval(QStringLiteral("max-publish-interval-ms"),
-        QStringLiteral("While more than 5 % of sessions are held back by their acks, publish "
-                       "less often, one shared frame for all, up to every MS; 0 never does "
-                       "(default 0)."),
+        QStringLiteral("While more than a quarter of the sessions are held back by their "
+                       "acks, publish less often, one shared frame for all, up to every MS; 0 "
+                       "never does (default 400)."),
         QStringLiteral("MS"));
     const QList<QCommandLineOption> consoleOptions
         = {authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress, networkThreads,

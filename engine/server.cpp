@@ -1352,22 +1352,22 @@ int FeedServer::fanOut(
 
 void FeedServer::adaptPublishInterval(int behind, int sessions)
 {
-    // Asked for (ServerConfig::maxPublishIntervalMs, off by default, since a session is held
-    // back as often by its network as by its machine): sessions held back are taken for
-    // clients that cannot keep up with a frame per flush. When more than a few are, publish
-    // less often, for everyone alike: one shared frame holding more changes costs each
-    // client one decode instead of many, where holding each session back on its own leaves
-    // every client a queue of what went out before. When hardly any are, come back down.
-    // Small steps both ways: doubling and shrinking by a quarter swung the interval between
-    // 16 and 150 ms (tenth and ninetieth percentiles) at 5,000 sessions; these keep it
-    // between 25 and 88 ms around the same median, and the p99 lower.
+    // Sessions held back are taken for clients that cannot keep up with a frame per flush.
+    // When more than a quarter are, the cause is common to them (their machines, or the path
+    // they share), and holding each back on its own leaves every client a queue of what went
+    // out before: publish less often, for everyone alike, one shared frame holding more
+    // changes, one decode instead of many. When hardly any are, come back down. A minority
+    // held back by their own networks (a weak signal) leaves it where it is. Small steps
+    // both ways: doubling and shrinking by a quarter swung the interval between 16 and
+    // 150 ms (tenth and ninetieth percentiles) at 5,000 sessions where these keep it between
+    // 25 and 88 ms.
     if (m_config.maxPublishIntervalMs <= 0)
         return;
     const qint64 before = m_publishIntervalUs;
-    if (sessions > 0 && behind * 20 > sessions)
+    if (sessions > 0 && behind * 4 > sessions)
         m_publishIntervalUs = qBound<qint64>(MinAdaptedPublishUs, m_publishIntervalUs * 5 / 4,
             qMax(MinAdaptedPublishUs, qint64(m_config.maxPublishIntervalMs) * 1000));
-    else if (behind * 100 <= sessions)
+    else if (behind * 20 <= sessions)
         m_publishIntervalUs
             = m_publishIntervalUs * 7 / 8 < MinAdaptedPublishUs ? 0 : m_publishIntervalUs * 7 / 8;
     if (m_publishIntervalUs != before)

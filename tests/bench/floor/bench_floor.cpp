@@ -1,5 +1,5 @@
 // What the kernel alone costs a fan-out on this machine: the floor under the console's and
-// the fleet's CPU per frame. N loopback TCP connections; one thread writes a frame of the
+// the fleet's CPU per frame. N loopback TCP connections; one process writes a frame of the
 // given size to each in turn, round after round, and another takes them with epoll and one
 // read per ready socket, as the fleet's threads do. Nothing else runs: no WebSocket framing,
 // no protobuf, no book, no acks. Prints the CPU time of each side per frame (the threads'
@@ -17,7 +17,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +31,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -39,54 +44,54 @@ double threadCpuSeconds()
     return double(t.tv_sec) + double(t.tv_nsec) / 1e9;
 }
 
-struct Pair
+/// What the two processes share: how far the reader is, and what it measured.
+struct Shared
 {
-    int sending = -1; // the server's end
-    int receiving = -1; // the client's end
+    std::atomic<long long> received {0};
+    std::atomic<int> failedErrno {0};
+    double receiveCpu = 0;
 };
 
-/// Opens \a count connections over loopback; returns an empty list and says why on failure.
-std::vector<Pair> connectPairs(int count, QString *error)
+/// The reading side, in a process of its own as the fleet is: connects \a count times to
+/// \a address and reads until \a expected bytes have come.
+int receive(const sockaddr_in &address, int count, long long expected, Shared *shared)
 {
-    std::vector<Pair> pairs;
-    const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address {};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (listener < 0 || bind(listener, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0
-        || listen(listener, 1024) != 0
-        || getsockname(listener, reinterpret_cast<sockaddr *>(&address), &length) != 0) {
-        *error = QStringLiteral("cannot listen on 127.0.0.1: %1").arg(strerror(errno));
-        return {};
-    }
     const int one = 1;
+    std::vector<int> sockets;
+    const int poller = epoll_create1(EPOLL_CLOEXEC);
     for (int i = 0; i < count; ++i) {
-        Pair pair;
-        pair.receiving = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (pair.receiving < 0
-            || connect(pair.receiving, reinterpret_cast<sockaddr *>(&address), sizeof address)
-                != 0
-            || (pair.sending = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC)) < 0) {
-            *error = QStringLiteral("connection %1 of %2 failed: %3 (open-file limit?)")
-                         .arg(i + 1)
-                         .arg(count)
-                         .arg(strerror(errno));
-            for (const Pair &p : pairs) {
-                close(p.sending);
-                close(p.receiving);
-            }
-            close(listener);
-            return {};
+        const int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0
+            || connect(s, reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0) {
+            shared->failedErrno = errno;
+            return 1;
         }
-        // As the console's and the fleet's sockets: no Nagle delay, a reader that never blocks.
-        setsockopt(pair.sending, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        setsockopt(pair.receiving, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        fcntl(pair.receiving, F_SETFL, O_NONBLOCK);
-        pairs.push_back(pair);
+        setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        fcntl(s, F_SETFL, O_NONBLOCK);
+        epoll_event event {};
+        event.events = EPOLLIN;
+        event.data.u32 = quint32(i);
+        epoll_ctl(poller, EPOLL_CTL_ADD, s, &event);
+        sockets.push_back(s);
     }
-    close(listener);
-    return pairs;
+    std::vector<epoll_event> ready(512);
+    std::vector<char> buffer(64 * 1024);
+    long long total = 0;
+    const double cpu0 = threadCpuSeconds();
+    while (total < expected) {
+        const int n = epoll_wait(poller, ready.data(), int(ready.size()), 5000);
+        if (n <= 0)
+            return 1; // five seconds without a byte: the sender failed
+        for (int k = 0; k < n; ++k) {
+            const ssize_t got
+                = read(sockets[ready[size_t(k)].data.u32], buffer.data(), buffer.size());
+            if (got > 0)
+                total += got;
+        }
+        shared->received.store(total, std::memory_order_release);
+    }
+    shared->receiveCpu = threadCpuSeconds() - cpu0;
+    return 0;
 }
 
 } // namespace
@@ -99,11 +104,10 @@ int main(int argc, char *argv[])
         "The kernel's own cost of a fan-out over loopback TCP: one write per connection a "
         "round, read with epoll, nothing else."));
     parser.addHelpOption();
-    const QCommandLineOption sessionsOption(
-        QStringLiteral("sessions"), QStringLiteral("Connections."), QStringLiteral("N"),
-        QStringLiteral("5000"));
-    const QCommandLineOption bytesOption(QStringLiteral("bytes"),
-        QStringLiteral("Bytes a frame."), QStringLiteral("B"), QStringLiteral("128"));
+    const QCommandLineOption sessionsOption(QStringLiteral("sessions"),
+        QStringLiteral("Connections."), QStringLiteral("N"), QStringLiteral("5000"));
+    const QCommandLineOption bytesOption(QStringLiteral("bytes"), QStringLiteral("Bytes a frame."),
+        QStringLiteral("B"), QStringLiteral("128"));
     const QCommandLineOption roundsOption(QStringLiteral("rounds"),
         QStringLiteral("Rounds, a frame to every connection each."), QStringLiteral("R"),
         QStringLiteral("100"));
@@ -126,76 +130,101 @@ int main(int argc, char *argv[])
         setrlimit(RLIMIT_NOFILE, &files);
     }
 
+    // The two ends in two processes, as the console and the fleet: one process holding both
+    // would need two descriptors a connection.
+    const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address {};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (listener < 0 || bind(listener, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0
+        || listen(listener, 1024) != 0
+        || getsockname(listener, reinterpret_cast<sockaddr *>(&address), &length) != 0) {
+        err << "bench_floor: cannot listen on 127.0.0.1: " << strerror(errno) << '\n';
+        return 1;
+    }
+    void *memory
+        = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) {
+        err << "bench_floor: " << strerror(errno) << '\n';
+        return 1;
+    }
+    auto *shared = new (memory) Shared;
+    const long long expected = (long long)sessions * rounds * bytes;
+    const pid_t reader = fork();
+    if (reader < 0) {
+        err << "bench_floor: cannot start the reading process: " << strerror(errno) << '\n';
+        return 1;
+    }
+    if (reader == 0) {
+        close(listener);
+        _exit(receive(address, sessions, expected, shared));
+    }
+
+    const int one = 1;
+    std::vector<int> sockets;
     QString error;
-    const std::vector<Pair> pairs = connectPairs(sessions, &error);
-    if (pairs.empty()) {
+    while (int(sockets.size()) < sessions && error.isEmpty()) {
+        pollfd waiting {listener, POLLIN, 0};
+        const int s
+            = poll(&waiting, 1, 5000) == 1 ? accept4(listener, nullptr, nullptr, SOCK_CLOEXEC) : -1;
+        if (s < 0) {
+            const int reason = shared->failedErrno ? int(shared->failedErrno) : errno;
+            error = QStringLiteral("connection %1 of %2 failed: %3 (open-file limit?)")
+                        .arg(sockets.size() + 1)
+                        .arg(sessions)
+                        .arg(strerror(reason ? reason : ETIMEDOUT));
+            break;
+        }
+        // As the console's sockets: no Nagle delay.
+        setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        sockets.push_back(s);
+    }
+    close(listener);
+
+    bool failed = !error.isEmpty();
+    double sendCpu = 0;
+    const auto started = std::chrono::steady_clock::now();
+    const std::vector<char> frame(size_t(bytes), 'x');
+    const double cpu0 = threadCpuSeconds();
+    for (int round = 0; round < rounds && !failed; ++round) {
+        for (const int s : sockets) {
+            if (send(s, frame.data(), frame.size(), MSG_NOSIGNAL) != ssize_t(frame.size())) {
+                error = QStringLiteral("a write fell short: %1").arg(strerror(errno));
+                failed = true;
+                break;
+            }
+        }
+        // At most half a round ahead of the reader, as a fan-out whose clients keep up.
+        const long long owed = ((long long)(round + 1) * sessions - sessions / 2) * bytes;
+        while (!failed && shared->received.load(std::memory_order_acquire) < owed) {
+            if (waitpid(reader, nullptr, WNOHANG) == reader) {
+                error = QStringLiteral("the reading process stopped");
+                failed = true;
+            }
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+    }
+    sendCpu = threadCpuSeconds() - cpu0;
+    int status = 0;
+    if (!failed && waitpid(reader, &status, 0) == reader && WIFEXITED(status)
+        && WEXITSTATUS(status) == 0) {
+        // Done.
+    } else if (!failed) {
+        error = QStringLiteral("the reading process failed");
+        failed = true;
+    }
+    const double wall
+        = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    for (const int s : sockets)
+        close(s);
+    if (failed) {
+        kill(reader, SIGKILL);
+        waitpid(reader, nullptr, 0);
         err << "bench_floor: " << error << '\n';
         return 1;
     }
-
-    const long long expected = (long long)sessions * rounds * bytes;
-    std::atomic<long long> received {0};
-    double sendCpu = 0;
-    double receiveCpu = 0;
-    bool failed = false;
-    const auto started = std::chrono::steady_clock::now();
-    std::thread receiver([&] {
-        const int poller = epoll_create1(EPOLL_CLOEXEC);
-        for (int i = 0; i < sessions; ++i) {
-            epoll_event event {};
-            event.events = EPOLLIN;
-            event.data.u32 = quint32(i);
-            epoll_ctl(poller, EPOLL_CTL_ADD, pairs[size_t(i)].receiving, &event);
-        }
-        std::vector<epoll_event> ready(512);
-        std::vector<char> buffer(64 * 1024);
-        long long total = 0;
-        const double cpu0 = threadCpuSeconds();
-        while (total < expected) {
-            const int n = epoll_wait(poller, ready.data(), int(ready.size()), 5000);
-            if (n <= 0)
-                break; // five seconds without a byte: the sender failed
-            for (int k = 0; k < n; ++k) {
-                const ssize_t got = read(pairs[ready[size_t(k)].data.u32].receiving,
-                    buffer.data(), buffer.size());
-                if (got > 0)
-                    total += got;
-            }
-            received.store(total, std::memory_order_release);
-        }
-        receiveCpu = threadCpuSeconds() - cpu0;
-        close(poller);
-    });
-    std::thread sender([&] {
-        const std::vector<char> frame(size_t(bytes), 'x');
-        const double cpu0 = threadCpuSeconds();
-        for (int round = 0; round < rounds && !failed; ++round) {
-            for (const Pair &pair : pairs) {
-                if (send(pair.sending, frame.data(), frame.size(), MSG_NOSIGNAL)
-                    != ssize_t(frame.size())) {
-                    failed = true;
-                    break;
-                }
-            }
-            // At most half a round ahead of the reader, as a fan-out whose clients keep up.
-            const long long owed = (long long)(round + 1) * sessions * bytes;
-            while (!failed && received.load(std::memory_order_acquire) < owed - sessions / 2 * bytes)
-                std::this_thread::sleep_for(std::chrono::microseconds(100));
-        }
-        sendCpu = threadCpuSeconds() - cpu0;
-    });
-    sender.join();
-    receiver.join();
-    const double wall
-        = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    for (const Pair &pair : pairs) {
-        close(pair.sending);
-        close(pair.receiving);
-    }
-    if (failed || received.load() < expected) {
-        err << "bench_floor: a write or read fell short: " << strerror(errno) << '\n';
-        return 1;
-    }
+    const double receiveCpu = shared->receiveCpu;
     const double frames = double(sessions) * rounds;
     QTextStream out(stdout);
     out << QStringLiteral("{\"sessions\": %1, \"bytes\": %2, \"rounds\": %3, "

@@ -72,7 +72,7 @@ struct ServerConfig
     // a quarter of the sessions are held back, and shrinks by an eighth while at most one in
     // twenty are. Fewer, fuller frames for everyone, when most clients cannot keep up with a
     // frame per flush (at 10,000 sessions on the benchmark's two cores, three in four were
-    // held back on every publish, and the p99 fell from 2.5 s to 0.7 s with it). A minority
+    // held back on every publish, and the p99 fell from 2.2 s to 0.7 s with it). A minority
     // held back by their own networks does not move it: the demo's punters on weak signals
     // are one in eight, and at 5 % they made every other client's delivery 20 times slower.
     // 0 turns it off.

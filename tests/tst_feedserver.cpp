@@ -10,7 +10,6 @@
 
 #include <QFile>
 #include <QProcess>
-#include <QTcpSocket>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTcpSocket>

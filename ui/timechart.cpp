@@ -192,16 +192,13 @@ void TimeChart::setTitleText(const QString &title)
 
 void TimeChart::append(int line, qint64 timeMs, double value)
 {
-    if (m_firstMs == 0)
-        m_firstMs = timeMs;
-    m_nowMs = std::max(m_nowMs, timeMs);
+    advance(timeMs);
     QList<QPointF> &points = m_lines[line].points;
     points.append(QPointF(double(timeMs), value));
     // A hidden chart is not redrawn, and redraw() is where the window is trimmed: past a
     // tenth of the window of extra points, trim here, so a chart hidden all day stays small.
     if (points.constFirst().x() < double(m_nowMs - m_windowMs - m_windowMs / 10))
         trimPoints(points, m_nowMs - m_windowMs);
-    m_dirty = true;
 }
 
 void TimeChart::advance(qint64 timeMs)

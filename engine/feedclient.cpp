@@ -159,8 +159,9 @@ void FeedClient::stop()
     m_telemetryTimer.stop();
     if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
         m_socket->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("client stopped"));
-    else if (m_socket)
-        m_socket->abort(); // no close frame before the upgrade is answered
+    else if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState)
+        // No close frame before the upgrade is answered: the connection is cut, and said so.
+        dropConnection(QStringLiteral("client stopped before the feed answered"));
     setState(State::Closed);
 }
 

@@ -1056,8 +1056,14 @@ void tst_FeedServer::clientStoppedBeforeTheUpgradeIsAnsweredLeavesQuietly()
     QCOMPARE(c.state(), FeedClient::State::Connecting);
 
     QTest::failOnWarning(QRegularExpression(QStringLiteral(".")));
+    QSignalSpy disconnected(&c, &FeedClient::disconnected);
     c.stop();
     QCOMPARE(c.state(), FeedClient::State::Closed);
+    // Told as what it was, not as a normal close with "Unknown error".
+    QTRY_COMPARE(disconnected.count(), 1);
+    QCOMPARE(disconnected.first().at(0).toInt(), 1006);
+    QVERIFY2(disconnected.first().at(1).toString().contains(QStringLiteral("stopped")),
+        qPrintable(disconnected.first().at(1).toString()));
     QTRY_COMPARE(accepted->state(), QAbstractSocket::UnconnectedState);
     // The upgrade request and nothing after it: no close frame before an upgrade.
     const QByteArray bytes = accepted->readAll();

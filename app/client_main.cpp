@@ -211,8 +211,10 @@ int main(int argc, char **argv)
 
     SignalWatcher watcher;
     QObject::connect(&watcher, &SignalWatcher::terminationRequested, &app, &QCoreApplication::quit);
+    // Precise, as the fleet's run: a coarse timer may fire up to a twentieth early, and a run
+    // of --duration 10 could end after 9.5 s.
     if (durationS > 0)
-        QTimer::singleShot(durationS * 1000, &app, &QCoreApplication::quit);
+        QTimer::singleShot(durationS * 1000, Qt::PreciseTimer, &app, &QCoreApplication::quit);
 
     client.start();
     const int rc = app.exec();

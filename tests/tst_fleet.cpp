@@ -11,7 +11,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <chrono>
 #include <csignal>
+#include <thread>
 #include <sys/types.h>
 
 namespace {
@@ -29,6 +31,18 @@ constexpr int FleetMarginMs = 60 * 1000;
 constexpr double DirectLatencyBoundMs = 1000.0;
 constexpr double ImpairedLatencyFloorMs = 20.0;
 constexpr double ImpairedLatencyBoundMs = 3000.0;
+// Qt times an interval of two seconds or more coarsely unless asked otherwise, and a coarse
+// expiry may move by a twentieth of its interval: to a whole second of the monotonic clock,
+// when one is that near. A client started this far past a whole second, for this long, would
+// then end on that second, this much early, on every run and not by the chance of when it
+// started; its start-up has 300 ms before the expiry would round up instead.
+constexpr int ClientRunS = 10;
+constexpr std::chrono::milliseconds ClientStartPastSecond {200};
+// A precise run may seem this much short: the test's clock is read a moment before the
+// client's starts.
+constexpr qint64 ClientEarlyToleranceMs = 5;
+// Start-up, connecting and shutdown, on a shared machine or under a sanitizer.
+constexpr qint64 ClientMarginMs = 20 * 1000;
 
 // A headless console on a free port, stopped when the test is done.
 class HeadlessConsole
@@ -145,6 +159,17 @@ bool isRunning(qint64 pid)
     return state < line.size() && line.at(state) != 'Z' && line.at(state) != 'X';
 }
 
+// Sleeps until \a past into a second of the monotonic clock, the one Qt's timers run on.
+void sleepUntilPastWholeSecond(std::chrono::milliseconds past)
+{
+    using namespace std::chrono;
+    const nanoseconds now = steady_clock::now().time_since_epoch();
+    nanoseconds wait = past - (now - duration_cast<seconds>(now));
+    if (wait < nanoseconds::zero())
+        wait += seconds(1);
+    std::this_thread::sleep_for(wait);
+}
+
 // Stops the fleets a test found, if they outlived it, by their ids.
 struct StopLeftovers
 {
@@ -175,6 +200,7 @@ private Q_SLOTS:
     void badCommandLine_data();
     void badCommandLine();
     void clientNeverWelcomedFails();
+    void clientRunsItsWholeDuration();
     void clientBadUrl_data();
     void clientBadUrl();
     void clientBadCommandLine_data();
@@ -494,6 +520,25 @@ void tst_Fleet::clientNeverWelcomedFails()
     QCOMPARE(client.exitCode(), 1);
     const QString errors = QString::fromUtf8(client.readAllStandardError());
     QVERIFY2(errors.contains(QStringLiteral("never welcomed")), qPrintable(errors));
+}
+
+// --duration is how long the client runs, not roughly: it never ends before.
+void tst_Fleet::clientRunsItsWholeDuration()
+{
+    HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("-1")});
+    const QString url = console.waitForUrl();
+    QVERIFY2(!url.isEmpty(), qPrintable(console.errors()));
+
+    sleepUntilPastWholeSecond(ClientStartPastSecond);
+    QElapsedTimer elapsed;
+    elapsed.start();
+    QProcess client;
+    client.start(ClientProgram, {url, QStringLiteral("--duration"), QString::number(ClientRunS)});
+    QVERIFY(client.waitForFinished(ClientRunS * 1000 + ClientMarginMs));
+    const qint64 ranMs = elapsed.elapsed();
+    QVERIFY2(client.exitCode() == 0, client.readAllStandardError().constData());
+    QVERIFY2(ranMs >= ClientRunS * 1000 - ClientEarlyToleranceMs,
+        qPrintable(QStringLiteral("--duration %1 ended after %2 ms").arg(ClientRunS).arg(ranMs)));
 }
 
 void tst_Fleet::clientBadUrl_data()

@@ -156,12 +156,15 @@ int main(int argc, char **argv)
         err() << "oddsdesk-client: " << error << Qt::endl;
         return 2;
     }
-    bool ok = true;
-    const qint64 maxDeltas = parser.isSet(deltas) ? parser.value(deltas).toLongLong(&ok) : 0;
-    if (!ok || (parser.isSet(deltas) && maxDeltas < 1)) {
-        err() << "oddsdesk-client: --deltas takes a whole number from 1 up, not \""
-              << parser.value(deltas) << "\"" << Qt::endl;
-        return 2;
+    qint64 maxDeltas = 0;
+    if (parser.isSet(deltas)) {
+        bool ok = isPlainWholeNumber(parser.value(deltas), false);
+        maxDeltas = ok ? parser.value(deltas).toLongLong(&ok) : 0;
+        if (!ok || maxDeltas < 1) {
+            err() << "oddsdesk-client: --deltas takes a whole number from 1 up, not \""
+                  << parser.value(deltas) << "\"" << Qt::endl;
+            return 2;
+        }
     }
 
     FeedClient client(config);

@@ -491,6 +491,17 @@ void tst_Fleet::badCommandLine_data()
         "--source-addresses", "0"} << "--source-addresses takes";
     QTest::newRow("more source addresses than 127.0.0.x has") << QStringList {url, "--sessions",
         "2", "--duration", "1", "--source-addresses", "255"} << "--source-addresses takes";
+    // A whole number is digits: a stray space or a sign is a slip, not a number to guess at.
+    QTest::newRow("sessions with a plus sign") << QStringList {url, "--sessions", "+1",
+        "--duration", "1"} << "--sessions takes a whole number from 1 to 1000000, not \"+1\"";
+    QTest::newRow("duration with a leading space") << QStringList {url, "--sessions", "1",
+        "--duration", " 1"} << "--duration takes a whole number from 1 to 86400, not \" 1\"";
+    QTest::newRow("ack interval with a trailing space")
+        << QStringList {url, "--sessions", "1", "--duration", "1", "--ack-interval-ms", "0 "}
+        << "--ack-interval-ms takes a whole number from 0 to 5000, not \"0 \"";
+    QTest::newRow("ack interval with a minus sign")
+        << QStringList {url, "--sessions", "1", "--duration", "1", "--ack-interval-ms", "-0"}
+        << "--ack-interval-ms takes a whole number from 0 to 5000, not \"-0\"";
     // More than any one process here may open: refused before a single connection.
     QTest::newRow("more sessions than the machine allows")
         << QStringList {url, "--sessions", "1000000", "--duration", "1"} << "--sessions 1000000";
@@ -595,6 +606,17 @@ void tst_Fleet::clientBadCommandLine_data()
     QTest::newRow("unknown format")
         << QStringList {url, "--format", "xml"} << "--format takes binary or json";
     QTest::newRow("no URL") << QStringList {"--duration", "1"} << "exactly one feed URL";
+    // A whole number is digits: a stray space or a sign is a slip, not a number to guess at.
+    QTest::newRow("duration with a plus sign") << QStringList {url, "--duration", "+1"}
+                                               << "--duration takes a whole number from 1 to "
+                                                  "604800, not \"+1\"";
+    QTest::newRow("duration with a leading space") << QStringList {url, "--duration", " 1"}
+                                                   << "--duration takes a whole number from 1 "
+                                                      "to 604800, not \" 1\"";
+    QTest::newRow("deltas with a plus sign") << QStringList {url, "--duration", "1", "--deltas",
+        "+1"} << "--deltas takes a whole number from 1 up, not \"+1\"";
+    QTest::newRow("deltas with a trailing space") << QStringList {url, "--duration", "1",
+        "--deltas", "1 "} << "--deltas takes a whole number from 1 up, not \"1 \"";
 }
 
 // A mistake in the client's command line is status 2, as for the console and the fleet;

@@ -170,6 +170,8 @@ private Q_SLOTS:
     void tokensFromTheConsoleOpenTheFeed();
     void badCommandLine_data();
     void badCommandLine();
+    void wholeNumbersAreDigits_data();
+    void wholeNumbersAreDigits();
     void noDisplayNeededWithoutAWindow_data();
     void noDisplayNeededWithoutAWindow();
     void everyFlagIsInTheReadme();
@@ -1084,6 +1086,50 @@ void tst_Headless::badCommandLine()
     QVERIFY(process.waitForFinished(20000));
     QVERIFY(process.exitCode() != 0);
     const QString errors = QString::fromUtf8(process.readAllStandardError());
+    QVERIFY2(errors.contains(message), qPrintable(errors));
+    QVERIFY(!process.readAllStandardOutput().contains("listening on"));
+}
+
+void tst_Headless::wholeNumbersAreDigits_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+
+    QTest::newRow("port with a leading space") << QStringList {
+        "--port", " 0"} << "--port takes a whole number from 0 to 65535, not \" 0\"";
+    QTest::newRow("port with a plus sign") << QStringList {
+        "--port", "+0"} << "--port takes a whole number from 0 to 65535, not \"+0\"";
+    // Only the HTTP port has a negative value (-1, off); no other flag takes a minus sign.
+    QTest::newRow("port with a minus sign") << QStringList {
+        "--port", "-0"} << "--port takes a whole number from 0 to 65535, not \"-0\"";
+    QTest::newRow("HTTP port with a plus sign") << QStringList {"--http-port", "+0"}
+                                                << "--http-port takes a whole number from -1 to "
+                                                   "65535, not \"+0\"";
+    QTest::newRow("flush interval with a trailing space") << QStringList {"--flush-ms", "10 "}
+                                                          << "--flush-ms takes a whole number "
+                                                             "from 0 to 1000, not \"10 \"";
+    QTest::newRow("retention with a plus sign") << QStringList {"--retention-s", "+60"}
+                                                << "--retention-s takes a whole number from 0 "
+                                                   "to 86400, not \"+60\"";
+}
+
+// A whole number on the command line is digits (and a leading '-' where a value may be
+// negative); QString::toInt also reads " 0" and "+0", so that a slip started a console.
+void tst_Headless::wholeNumbersAreDigits()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+
+    QTemporaryDir data;
+    QProcess process;
+    process.start(Console,
+        QStringList {QStringLiteral("--headless"), QStringLiteral("--data"), data.path(),
+            QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--http-port"),
+            QStringLiteral("-1")}
+            + arguments);
+    QVERIFY(process.waitForFinished(20000));
+    const QString errors = QString::fromUtf8(process.readAllStandardError());
+    QVERIFY2(process.exitCode() == 2, qPrintable(errors));
     QVERIFY2(errors.contains(message), qPrintable(errors));
     QVERIFY(!process.readAllStandardOutput().contains("listening on"));
 }

@@ -42,6 +42,9 @@ namespace {
 constexpr int DefaultHttpPort = 9464;
 // More network threads than any machine has cores only adds context switches.
 constexpr int MaxNetworkThreads = 256;
+// The ceiling of --max-publish-interval-ms catches a slip (a value meant in microseconds,
+// say): a minute between publishes is far past any use.
+constexpr int MaxPublishIntervalMs = 60 * 1000;
 
 // The bookmakers the importer takes, in its own order: "B365 (default), BW, ... or Max".
 QString bookmakerChoices(const QString &defaultName)
@@ -111,6 +114,31 @@ QString emptyValueError(const QCommandLineParser &parser, const QList<QCommandLi
         }
     }
     return QString();
+}
+
+// 0 turns the adapted publish interval off. Otherwise the engine adapts it from its first
+// step up to the value given, so a value below that step would act as the step, unsaid.
+QString readMaxPublishInterval(
+    const QCommandLineParser &parser, const QCommandLineOption &option, int *value)
+{
+    const int least = OddsDesk::ServerConfig::MinAdaptedPublishIntervalMs;
+    int parsed = *value;
+    const bool whole = readIntOption(parser, option, 0, MaxPublishIntervalMs, &parsed).isEmpty();
+    if (whole && (parsed == 0 || parsed >= least)) {
+        *value = parsed;
+        return QString();
+    }
+    QString error = QStringLiteral("--%1 takes 0 (off) or a whole number from %2 to %3, not \"%4\"")
+                        .arg(option.names().first())
+                        .arg(least)
+                        .arg(MaxPublishIntervalMs)
+                        .arg(parser.value(option));
+    if (whole) {
+        error += QStringLiteral(": the adapted interval starts at %1 ms, so a smaller maximum "
+                                "would act as %1 ms")
+                     .arg(least);
+    }
+    return error;
 }
 
 // An option that only shapes another one's work, and alone would be ignored without a word.
@@ -253,8 +281,11 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
         QStringLiteral("MS"));
     const QCommandLineOption publishInterval(QStringLiteral("max-publish-interval-ms"),
         QStringLiteral("While more than a quarter of the sessions are held back by their "
-                       "acks, publish less often, one shared frame for all, up to every MS; 0 "
-                       "never does (default 400)."),
+                       "acks, publish less often, one shared frame for all, up to every MS: "
+                       "from %1 (where the adapted interval starts) to %2; 0 never does "
+                       "(default 400).")
+            .arg(OddsDesk::ServerConfig::MinAdaptedPublishIntervalMs)
+            .arg(MaxPublishIntervalMs),
         QStringLiteral("MS"));
     const QList<QCommandLineOption> consoleOptions
         = {authKeyFile, issueToken, validFor, tlsCert, tlsKey, origins, perAddress, networkThreads,
@@ -328,7 +359,7 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     limitError = readIntOption(parser, ackPace, 0, 60000, &server.ackPaceMs);
     if (!limitError.isEmpty())
         return limitError;
-    limitError = readIntOption(parser, publishInterval, 0, 60000, &server.maxPublishIntervalMs);
+    limitError = readMaxPublishInterval(parser, publishInterval, &server.maxPublishIntervalMs);
     if (!limitError.isEmpty())
         return limitError;
     if (!OddsDesk::parseEventLoopKind(parser.value(eventLoop), &server.eventLoop))

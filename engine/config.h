@@ -77,6 +77,10 @@ struct ServerConfig
     // are one in eight, and at 5 % they made every other client's delivery 20 times slower.
     // 0 turns it off.
     int maxPublishIntervalMs = 400;
+    // The adapted interval starts here when sessions fall behind, and drops to nothing below
+    // it: a flush interval's worth at the default 10 ms. A maxPublishIntervalMs between 0 and
+    // this acts as this.
+    static constexpr int MinAdaptedPublishIntervalMs = 10;
     // The kernel's send buffer for each client socket, in bytes; 0 leaves it to the kernel,
     // which grows it as the connection needs (up to megabytes on a fast path). A smaller
     // buffer makes a stalled reader's queue show here, where it is bounded, sooner.

@@ -42,9 +42,8 @@ constexpr int MaxIntervalSamples = 100000;
 constexpr int WorstClientCount = 5;
 // Sequences a session may be owed acks for; older ones are dropped unmeasured.
 constexpr size_t MaxAwaitingAcks = 512;
-// The adapted interval between publishes starts here when sessions fall behind, and drops
-// to nothing below it: a flush interval's worth.
-constexpr qint64 MinAdaptedPublishUs = 10 * 1000;
+// ServerConfig says why this value; here in microseconds, as the publish clock counts.
+constexpr qint64 MinAdaptedPublishUs = qint64(ServerConfig::MinAdaptedPublishIntervalMs) * 1000;
 // How often the per-address hello buckets that have refilled are forgotten.
 constexpr qint64 HelloLimiterPruneIntervalUs = 10 * 1000 * 1000;
 

@@ -172,6 +172,9 @@ private Q_SLOTS:
     void badCommandLine();
     void wholeNumbersAreDigits_data();
     void wholeNumbersAreDigits();
+    void publishIntervalIsOffOrFromItsFirstStep_data();
+    void publishIntervalIsOffOrFromItsFirstStep();
+    void helpGivesThePublishIntervalRange();
     void noDisplayNeededWithoutAWindow_data();
     void noDisplayNeededWithoutAWindow();
     void everyFlagIsInTheReadme();
@@ -1132,6 +1135,59 @@ void tst_Headless::wholeNumbersAreDigits()
     QVERIFY2(process.exitCode() == 2, qPrintable(errors));
     QVERIFY2(errors.contains(message), qPrintable(errors));
     QVERIFY(!process.readAllStandardOutput().contains("listening on"));
+}
+
+void tst_Headless::publishIntervalIsOffOrFromItsFirstStep_data()
+{
+    QTest::addColumn<QString>("milliseconds");
+    QTest::addColumn<QString>("refusal"); // empty: the console starts with it
+
+    const QString range = QStringLiteral("--max-publish-interval-ms takes 0 (off) or a whole "
+                                         "number from 10 to 60000, not ");
+    const QString belowTheStep = QStringLiteral(
+        ": the adapted interval starts at 10 ms, so a smaller maximum would act as 10 ms");
+    QTest::newRow("off") << "0" << QString();
+    QTest::newRow("1 ms") << "1" << range + "\"1\"" + belowTheStep;
+    QTest::newRow("9 ms") << "9" << range + "\"9\"" + belowTheStep;
+    QTest::newRow("the first step") << "10" << QString();
+    QTest::newRow("a minute") << "60000" << QString();
+    QTest::newRow("past a minute") << "60001" << range + "\"60001\"";
+    QTest::newRow("not a number") << "soon" << range + "\"soon\"";
+}
+
+// The engine adapts the interval between publishes from 10 ms up to the maximum given; a
+// maximum of 1 to 9 ms acted as 10 without a word, and is refused, saying why.
+void tst_Headless::publishIntervalIsOffOrFromItsFirstStep()
+{
+    QFETCH(QString, milliseconds);
+    QFETCH(QString, refusal);
+
+    HeadlessConsole console({QStringLiteral("--http-port"), QStringLiteral("-1"),
+        QStringLiteral("--max-publish-interval-ms"), milliseconds});
+    if (refusal.isEmpty()) {
+        const bool listening = console.waitForUrl().isValid();
+        QVERIFY2(listening, qPrintable(console.errors()));
+        return;
+    }
+    QVERIFY(console.process().waitForFinished(20000));
+    const QString errors = console.errors();
+    QVERIFY2(console.process().exitCode() == 2, qPrintable(errors));
+    QCOMPARE(errors.trimmed(), QStringLiteral("oddsdesk: ") + refusal);
+}
+
+void tst_Headless::helpGivesThePublishIntervalRange()
+{
+    QProcess process;
+    process.start(Console, {QStringLiteral("--help")});
+    QVERIFY(process.waitForFinished(20000));
+    const QString help = QString::fromUtf8(process.readAllStandardOutput());
+    const qsizetype from = help.indexOf(QStringLiteral("--max-publish-interval-ms"));
+    QVERIFY2(from >= 0, qPrintable(help));
+    const QString text
+        = help.mid(from, help.indexOf(QStringLiteral("\n  -"), from) - from).simplified();
+    QVERIFY2(text.contains(QStringLiteral("from 10 (where the adapted interval starts) to 60000; "
+                                          "0 never does")),
+        qPrintable(text));
 }
 
 void tst_Headless::noDisplayNeededWithoutAWindow_data()

@@ -197,6 +197,7 @@ private Q_SLOTS:
     void droppedSessionsAllResume();
     void blackholedSessionsStayDark();
     void terminationStillPrintsTheSummary();
+    void everySummaryKeyIsInTheReadme();
     void badCommandLine_data();
     void badCommandLine();
     void clientNeverWelcomedFails();
@@ -439,6 +440,41 @@ void tst_Fleet::terminationStillPrintsTheSummary()
     QCOMPARE(s.value(QStringLiteral("interrupted")).toBool(), true);
     QCOMPARE(s.value(QStringLiteral("sessions")).toInt(), 10);
     QVERIFY(s.value(QStringLiteral("duration_s")).toDouble() < 120);
+}
+
+// Whoever reads a summary finds each of its keys explained where the README describes the
+// load generator. A run through a profile, measured after a second, has them all.
+void tst_Fleet::everySummaryKeyIsInTheReadme()
+{
+    SimulatingConsole console;
+    const QString url = console.waitForUrl();
+    QVERIFY2(!url.isEmpty(), qPrintable(console.errors()));
+    const FleetRun run = runFleet(
+        {url, QStringLiteral("--sessions"), QStringLiteral("5"), QStringLiteral("--duration"),
+            QStringLiteral("3"), QStringLiteral("--measure-after"), QStringLiteral("1"),
+            QStringLiteral("--profile"), QStringLiteral("urban-4g")},
+        3);
+    QVERIFY2(run.exitCode == 0, qPrintable(run.errors));
+    QVERIFY2(run.summary.contains(QStringLiteral("measured_s"))
+            && run.summary.contains(QStringLiteral("impairment")),
+        qPrintable(QJsonDocument(run.summary).toJson()));
+
+    QFile readme(QStringLiteral(ODDSDESK_SOURCE_DIR "/README.md"));
+    QVERIFY(readme.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(readme.readAll());
+    const qsizetype from = text.indexOf(QStringLiteral("\n## Load generator\n"));
+    QVERIFY(from >= 0);
+    const QString section = text.mid(from, text.indexOf(QStringLiteral("\n## "), from + 1) - from);
+    QStringList keys;
+    for (auto it = run.summary.constBegin(); it != run.summary.constEnd(); ++it) {
+        keys.append(it.key());
+        const QJsonObject inner = it.value().toObject();
+        keys.append(inner.keys());
+    }
+    for (const QString &key : std::as_const(keys)) {
+        QVERIFY2(section.contains(QLatin1Char('`') + key + QLatin1Char('`')),
+            qPrintable(key + " is not explained under Load generator in the README"));
+    }
 }
 
 void tst_Fleet::badCommandLine_data()

@@ -100,6 +100,9 @@ int main(int argc, char **argv)
     const QCommandLineOption caFile(QStringLiteral("ca-file"),
         QStringLiteral("Trust this PEM certificate for wss://."), QStringLiteral("PATH"));
     parser.addOptions({json, format, name, duration, deltas, noReconnect, token, caFile});
+    // Read whole, as the console does: -duration is --duration, and -bogus one unknown word,
+    // not five unknown letters.
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
     // Not process(): it ends a command-line mistake with status 1, which here means that no
     // feed welcomed the client.
     if (!parser.parse(QCoreApplication::arguments())) {

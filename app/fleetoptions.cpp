@@ -130,6 +130,9 @@ QString parseFleetOptions(const QStringList &arguments, FleetOptions *options)
     parser.addOptions({sessions, duration, profile, threads, format, ramp, name, dropAt,
         blackholeAt, measureAfter, ackInterval, eventLoop, sourceAddresses});
 
+    // Read whole, as the console does: -sessions is --sessions, and -bogus one unknown word,
+    // not six unknown letters.
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
     if (!parser.parse(arguments))
         return parser.errorText() + QStringLiteral(" See --help.");
     if (parser.isSet(QStringLiteral("help")))

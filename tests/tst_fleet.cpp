@@ -509,6 +509,9 @@ void tst_Fleet::badCommandLine_data()
         ""} << "--name";
     QTest::newRow("unknown flag") << QStringList {url, "--sessions", "1", "--duration", "1",
         "--frobnicate"} << "frobnicate";
+    // One word, as the console reads it, not ten unknown letters.
+    QTest::newRow("unknown single-dash word")
+        << QStringList {url, "--sessions", "1", "--duration", "1", "-frobnicate"} << "frobnicate";
     // A moment of the run must fall within it.
     QTest::newRow("drop after the run") << QStringList {url, "--sessions", "1", "--duration", "2",
         "--drop-at", "3"} << "--drop-at 3";
@@ -628,8 +631,13 @@ void tst_Fleet::clientBadCommandLine_data()
                                   << "--bogus is not an option of oddsdesk-client; see --help";
     QTest::newRow("unknown flag with a value") << QStringList {
         url, "--bogus=1"} << "--bogus is not an option of oddsdesk-client; see --help";
+    QTest::newRow("unknown single-dash word")
+        << QStringList {url, "-bogus"} << "--bogus is not an option of oddsdesk-client";
     QTest::newRow("flag without its value")
         << QStringList {url, "--duration"} << "Missing value after '--duration'. See --help.";
+    QTest::newRow("duration empty") << QStringList {url, "--duration", ""}
+                                    << "--duration takes a whole number from 1 to 604800, not "
+                                       "an empty value";
     QTest::newRow("duration not a number")
         << QStringList {url, "--duration", "soon"} << "--duration takes a whole number";
     // Leaving the option out is what runs without a limit; 0 ran until killed.

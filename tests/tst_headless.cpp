@@ -1108,6 +1108,9 @@ void tst_Headless::wholeNumbersAreDigits_data()
     QTest::newRow("HTTP port with a plus sign") << QStringList {"--http-port", "+0"}
                                                 << "--http-port takes a whole number from -1 to "
                                                    "65535, not \"+0\"";
+    QTest::newRow("HTTP port minus zero") << QStringList {"--http-port", "-0"}
+                                          << "--http-port takes a whole number from -1 to "
+                                             "65535, not \"-0\"";
     QTest::newRow("flush interval with a trailing space") << QStringList {"--flush-ms", "10 "}
                                                           << "--flush-ms takes a whole number "
                                                              "from 0 to 1000, not \"10 \"";

@@ -63,6 +63,16 @@ constexpr int ReaderPatienceMs = 5000;
 /// it and the last it carries. The rest of the frame is padding to --bytes.
 constexpr int HeaderBytes = 2 * int(sizeof(qint64));
 
+/// What --help says of the one JSON line on standard output.
+const char OutputHelp[] = R"(
+Prints one JSON object. Both measures: sessions, bytes, frames_per_s (frames the writing
+side sent a second), send_us_per_frame and receive_us_per_frame (each side's thread CPU
+time over the frames). The cost measure: rounds, round_ms (wall time of a round). The
+latency measure: changes_per_s, seconds, threads (on each side), frames_timed, gaps (frames
+that did not follow on from the connection's last: always 0 unless the kernel lost
+data), latency_ms {p50, p95, p99, max}.
+)";
+
 struct Options
 {
     int sessions = 5000;
@@ -439,10 +449,11 @@ QString parseOptions(QCoreApplication &app, Options *options)
                        "core)."),
         QStringLiteral("T"));
     parser.addOptions({help, sessions, bytes, rounds, changes, seconds, threads});
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
     if (!parser.parse(app.arguments()))
         return parser.errorText();
     if (parser.isSet(help)) {
-        QTextStream(stdout) << parser.helpText();
+        QTextStream(stdout) << parser.helpText() << OutputHelp;
         exit(0);
     }
     if (!parser.positionalArguments().isEmpty()) {
@@ -473,6 +484,12 @@ QString parseOptions(QCoreApplication &app, Options *options)
         return QStringLiteral("--bytes is at least %1 with --changes-per-s, for the change "
                               "numbers a frame carries")
             .arg(HeaderBytes);
+    }
+    if (options->sessions > most) {
+        return QStringLiteral("%1 connections need more open files than this process may "
+                              "have; --sessions takes 1 to %2 here")
+            .arg(options->sessions)
+            .arg(most);
     }
     options->threads = std::min(options->threads, options->sessions);
     return QString();

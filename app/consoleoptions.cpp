@@ -282,7 +282,7 @@ QString parseConsoleOptions(const QStringList &arguments, ConsoleOptions *option
     const QCommandLineOption publishInterval(QStringLiteral("max-publish-interval-ms"),
         QStringLiteral("While more than a quarter of the sessions are held back by their "
                        "acks, publish less often, one shared frame for all, up to every MS: "
-                       "from %1 (where the adapted interval starts) to %2; 0 never does "
+                       "from %1 (where the adapted interval starts) to %2, or 0 (off) "
                        "(default 400).")
             .arg(OddsDesk::ServerConfig::MinAdaptedPublishIntervalMs)
             .arg(MaxPublishIntervalMs),

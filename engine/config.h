@@ -72,14 +72,14 @@ struct ServerConfig
     // a quarter of the sessions are held back, and shrinks by an eighth while at most one in
     // twenty are. Fewer, fuller frames for everyone, when most clients cannot keep up with a
     // frame per flush (at 10,000 sessions on the benchmark's two cores, three in four were
-    // held back on every publish, and the p99 fell from 2.2 s to 0.7 s with it). A minority
+    // held back on every publish, and the p99 fell from 2.6 s to 0.7 s with it). A minority
     // held back by their own networks does not move it: the demo's punters on weak signals
     // are one in eight, and at 5 % they made every other client's delivery 20 times slower.
     // 0 turns it off.
     int maxPublishIntervalMs = 400;
     // The adapted interval starts here when sessions fall behind, and drops to nothing below
     // it: a flush interval's worth at the default 10 ms. A maxPublishIntervalMs between 0 and
-    // this acts as this.
+    // this, set from code, acts as this; the console's command line refuses it.
     static constexpr int MinAdaptedPublishIntervalMs = 10;
     // The kernel's send buffer for each client socket, in bytes; 0 leaves it to the kernel,
     // which grows it as the connection needs (up to megabytes on a fast path). A smaller

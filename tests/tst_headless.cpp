@@ -1188,8 +1188,8 @@ void tst_Headless::helpGivesThePublishIntervalRange()
     QVERIFY2(from >= 0, qPrintable(help));
     const QString text
         = help.mid(from, help.indexOf(QStringLiteral("\n  -"), from) - from).simplified();
-    QVERIFY2(text.contains(QStringLiteral("from 10 (where the adapted interval starts) to 60000; "
-                                          "0 never does")),
+    QVERIFY2(text.contains(QStringLiteral("from 10 (where the adapted interval starts) to 60000, "
+                                          "or 0 (off)")),
         qPrintable(text));
 }
 

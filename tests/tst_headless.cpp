@@ -138,6 +138,39 @@ QString writeOneMatchSeason(const QTemporaryDir &dir)
     return path;
 }
 
+/// How a console given a command line it should refuse ended.
+struct Refusal
+{
+    int exitCode = -1;
+    QString errors;
+    bool listened = false;
+};
+
+/// Runs a headless console with \a arguments after its own folder and free ports: a mistake
+/// that were taken for a good command line would start a console, which must touch neither
+/// the user's book nor the default ports.
+Refusal runRefused(const QStringList &arguments)
+{
+    QTemporaryDir data;
+    QProcess process;
+    process.start(Console,
+        QStringList {QStringLiteral("--headless"), QStringLiteral("--data"), data.path(),
+            QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--http-port"),
+            QStringLiteral("-1")}
+            + arguments);
+    Refusal refusal;
+    if (!process.waitForFinished(20000)) {
+        process.kill();
+        process.waitForFinished();
+        refusal.errors = QStringLiteral("still running after 20 s");
+    } else {
+        refusal.exitCode = process.exitCode();
+        refusal.errors = QString::fromUtf8(process.readAllStandardError());
+    }
+    refusal.listened = process.readAllStandardOutput().contains("listening on");
+    return refusal;
+}
+
 } // namespace
 
 class tst_Headless : public QObject
@@ -1077,20 +1110,10 @@ void tst_Headless::badCommandLine()
     QFETCH(QStringList, arguments);
     QFETCH(QString, message);
 
-    // Its own folder and free ports: a mistake that were taken for a good command line would
-    // start a console, which must touch neither the user's book nor the default ports.
-    QTemporaryDir data;
-    QProcess process;
-    process.start(Console,
-        QStringList {QStringLiteral("--headless"), QStringLiteral("--data"), data.path(),
-            QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--http-port"),
-            QStringLiteral("-1")}
-            + arguments);
-    QVERIFY(process.waitForFinished(20000));
-    QVERIFY(process.exitCode() != 0);
-    const QString errors = QString::fromUtf8(process.readAllStandardError());
-    QVERIFY2(errors.contains(message), qPrintable(errors));
-    QVERIFY(!process.readAllStandardOutput().contains("listening on"));
+    const Refusal refusal = runRefused(arguments);
+    QVERIFY(refusal.exitCode != 0);
+    QVERIFY2(refusal.errors.contains(message), qPrintable(refusal.errors));
+    QVERIFY(!refusal.listened);
 }
 
 void tst_Headless::wholeNumbersAreDigits_data()
@@ -1126,18 +1149,10 @@ void tst_Headless::wholeNumbersAreDigits()
     QFETCH(QStringList, arguments);
     QFETCH(QString, message);
 
-    QTemporaryDir data;
-    QProcess process;
-    process.start(Console,
-        QStringList {QStringLiteral("--headless"), QStringLiteral("--data"), data.path(),
-            QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--http-port"),
-            QStringLiteral("-1")}
-            + arguments);
-    QVERIFY(process.waitForFinished(20000));
-    const QString errors = QString::fromUtf8(process.readAllStandardError());
-    QVERIFY2(process.exitCode() == 2, qPrintable(errors));
-    QVERIFY2(errors.contains(message), qPrintable(errors));
-    QVERIFY(!process.readAllStandardOutput().contains("listening on"));
+    const Refusal refusal = runRefused(arguments);
+    QVERIFY2(refusal.exitCode == 2, qPrintable(refusal.errors));
+    QVERIFY2(refusal.errors.contains(message), qPrintable(refusal.errors));
+    QVERIFY(!refusal.listened);
 }
 
 void tst_Headless::publishIntervalIsOffOrFromItsFirstStep_data()

@@ -130,8 +130,8 @@ bool connectAll(const sockaddr_in &address, int count, Shared *shared, std::vect
     return true;
 }
 
-/// The cost measure's reading side: reads until \a expected bytes have come.
-int receiveForCost(const std::vector<int> &sockets, long long expected, Shared *shared)
+/// An epoll instance watching \a sockets for input, each known by its index.
+int pollerFor(const std::vector<int> &sockets)
 {
     const int poller = epoll_create1(EPOLL_CLOEXEC);
     for (size_t i = 0; i < sockets.size(); ++i) {
@@ -140,6 +140,13 @@ int receiveForCost(const std::vector<int> &sockets, long long expected, Shared *
         event.data.u32 = quint32(i);
         epoll_ctl(poller, EPOLL_CTL_ADD, sockets[i], &event);
     }
+    return poller;
+}
+
+/// The cost measure's reading side: reads until \a expected bytes have come.
+int receiveForCost(const std::vector<int> &sockets, long long expected, Shared *shared)
+{
+    const int poller = pollerFor(sockets);
     std::vector<epoll_event> ready(512);
     std::vector<char> buffer(64 * 1024);
     long long total = 0;
@@ -178,13 +185,7 @@ public:
     bool run()
     {
         const double cpu0 = threadCpuSeconds();
-        const int poller = epoll_create1(EPOLL_CLOEXEC);
-        for (size_t i = 0; i < m_sockets.size(); ++i) {
-            epoll_event event {};
-            event.events = EPOLLIN;
-            event.data.u32 = quint32(i);
-            epoll_ctl(poller, EPOLL_CTL_ADD, m_sockets[i], &event);
-        }
+        const int poller = pollerFor(m_sockets);
         std::vector<epoll_event> ready(512);
         std::vector<char> buffer(64 * 1024);
         size_t open = m_sockets.size();

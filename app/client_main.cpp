@@ -160,14 +160,11 @@ int main(int argc, char **argv)
         return 2;
     }
     qint64 maxDeltas = 0;
-    if (parser.isSet(deltas)) {
-        bool ok = isPlainWholeNumber(parser.value(deltas), false);
-        maxDeltas = ok ? parser.value(deltas).toLongLong(&ok) : 0;
-        if (!ok || maxDeltas < 1) {
-            err() << "oddsdesk-client: --deltas takes a whole number from 1 up, not \""
-                  << parser.value(deltas) << "\"" << Qt::endl;
-            return 2;
-        }
+    if (parser.isSet(deltas)
+        && (!parseWholeNumber(parser.value(deltas), false, &maxDeltas) || maxDeltas < 1)) {
+        err() << "oddsdesk-client: --deltas takes a whole number from 1 up, not \""
+              << parser.value(deltas) << "\"" << Qt::endl;
+        return 2;
     }
 
     FeedClient client(config);

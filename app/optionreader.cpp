@@ -2,17 +2,23 @@
 
 #include <algorithm>
 
-bool isPlainWholeNumber(QStringView text, bool negativeAllowed)
+bool parseWholeNumber(QStringView text, bool negativeAllowed, qint64 *value)
 {
-    if (negativeAllowed && text.startsWith(QLatin1Char('-'))) {
-        text = text.mid(1);
+    QStringView digits = text;
+    if (negativeAllowed && digits.startsWith(QLatin1Char('-'))) {
+        digits = digits.mid(1);
         // "-0" is no value below zero: a slip, as "+0" is.
-        if (text.startsWith(QLatin1Char('0')))
+        if (digits.startsWith(QLatin1Char('0')))
             return false;
     }
-    return !text.isEmpty() && std::all_of(text.cbegin(), text.cend(), [](QChar c) {
-        return c >= QLatin1Char('0') && c <= QLatin1Char('9');
-    });
+    const bool plain = !digits.isEmpty()
+        && std::all_of(digits.cbegin(), digits.cend(),
+            [](QChar c) { return c >= QLatin1Char('0') && c <= QLatin1Char('9'); });
+    bool ok = false;
+    const qint64 parsed = plain ? text.toLongLong(&ok) : 0;
+    if (ok)
+        *value = parsed;
+    return ok;
 }
 
 QString readIntOption(const QCommandLineParser &parser, const QCommandLineOption &option, int low,
@@ -27,10 +33,9 @@ QString readIntOption(const QCommandLineParser &parser, const QCommandLineOption
     const QString range = QStringLiteral("a whole number from %1 to %2").arg(low).arg(high);
     if (text.isEmpty())
         return QStringLiteral("--%1 takes %2, not an empty value").arg(name, range);
-    bool ok = isPlainWholeNumber(text, low < 0);
-    const int parsed = ok ? text.toInt(&ok) : 0;
-    if (!ok || parsed < low || parsed > high)
+    qint64 parsed = 0;
+    if (!parseWholeNumber(text, low < 0, &parsed) || parsed < low || parsed > high)
         return QStringLiteral("--%1 takes %2, not \"%3\"").arg(name, range, text);
-    *value = parsed;
+    *value = int(parsed);
     return QString();
 }

@@ -106,8 +106,7 @@ struct Shared
     /// When change 0 was committed (latency measure); change k follows k / C seconds later.
     std::atomic<qint64> startNs {0};
     double receiveCpu = 0;
-    LatencyHistogram latency;
-    long long frames = 0;
+    LatencyHistogram latency; // a sample a frame
     long long gaps = 0;
 };
 
@@ -128,6 +127,15 @@ bool connectAll(const sockaddr_in &address, int count, Shared *shared, std::vect
         sockets->push_back(s);
     }
     return true;
+}
+
+/// \a sockets dealt out in turn to \a threads shares, one a thread on each side.
+std::vector<std::vector<int>> shareOut(const std::vector<int> &sockets, int threads)
+{
+    std::vector<std::vector<int>> shares(static_cast<size_t>(threads));
+    for (size_t i = 0; i < sockets.size(); ++i)
+        shares[i % shares.size()].push_back(sockets[i]);
+    return shares;
 }
 
 /// An epoll instance watching \a sockets for input, each known by its index.
@@ -214,7 +222,6 @@ public:
     }
 
     const LatencyHistogram &latency() const { return m_latency; }
-    long long frames() const { return m_frames; }
     long long gaps() const { return m_gaps; }
     double cpu() const { return m_cpu; }
 
@@ -222,6 +229,12 @@ private:
     void take(size_t i, const char *data, size_t size, qint64 nowNs)
     {
         const size_t frameBytes = size_t(m_options.bytes);
+        // Whole frames are read where they lie; only one cut by the end of a read is copied.
+        while (m_filled[i] == 0 && size >= frameBytes) {
+            finish(i, data, nowNs);
+            data += frameBytes;
+            size -= frameBytes;
+        }
         char *frame = m_partial.data() + i * frameBytes;
         while (size > 0) {
             const size_t part = std::min(size, frameBytes - m_filled[i]);
@@ -245,7 +258,6 @@ private:
         if (before != m_last[i])
             ++m_gaps;
         m_last[i] = last;
-        ++m_frames;
         // As the fleet times a delta: from the commit of the oldest change it carries.
         const qint64 oldestNs = m_startNs + (before + 1) * 1000000000 / m_options.changesPerSecond;
         m_latency.add((nowNs - oldestNs) / 1000);
@@ -258,7 +270,6 @@ private:
     std::vector<size_t> m_filled;
     std::vector<qint64> m_last;
     LatencyHistogram m_latency;
-    long long m_frames = 0;
     long long m_gaps = 0;
     double m_cpu = 0;
 };
@@ -271,12 +282,8 @@ int receiveForLatency(const std::vector<int> &sockets, const Options &options, S
     const qint64 startNs = shared->startNs.load();
     std::vector<LatencyReader> readers;
     readers.reserve(size_t(options.threads));
-    for (int t = 0; t < options.threads; ++t) {
-        std::vector<int> share;
-        for (size_t i = size_t(t); i < sockets.size(); i += size_t(options.threads))
-            share.push_back(sockets[i]);
+    for (std::vector<int> &share : shareOut(sockets, options.threads))
         readers.emplace_back(std::move(share), options, startNs);
-    }
     std::vector<std::thread> threads;
     std::atomic<bool> failed {false};
     for (LatencyReader &reader : readers)
@@ -288,7 +295,6 @@ int receiveForLatency(const std::vector<int> &sockets, const Options &options, S
         thread.join();
     for (const LatencyReader &reader : readers) {
         shared->latency.merge(reader.latency());
-        shared->frames += reader.frames();
         shared->gaps += reader.gaps();
         shared->receiveCpu += reader.cpu();
     }
@@ -392,9 +398,7 @@ QString sendForLatency(std::vector<int> sockets, const Options &options, Shared 
 {
     const qint64 startNs = monotonicNs();
     shared->startNs.store(startNs, std::memory_order_release);
-    std::vector<std::vector<int>> shares(size_t(options.threads));
-    for (size_t i = 0; i < sockets.size(); ++i)
-        shares[i % shares.size()].push_back(sockets[i]);
+    const std::vector<std::vector<int>> shares = shareOut(sockets, options.threads);
     std::vector<double> cpu(shares.size(), 0);
     std::vector<long long> written(shares.size(), 0);
     std::atomic<int> failure {0};
